@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,8 @@ class Progress:
     elapsed: float
     eta: float | None = None
     rect: Rect | None = None
+    # A view (not a copy) of the finished output pixels of `rect`, in the caller's dtype.
+    pixels: Any = field(default=None, compare=False, repr=False)
 
     @property
     def fraction(self) -> float:

@@ -1,3 +1,3 @@
-"""PocketSR Upscale: the import root; each part lives in its own top-level folder (see pyproject)."""
+"""PocketSR Upscale: the import root; each part lives in its own top-level folder."""
 
 __version__ = "0.1.0"
