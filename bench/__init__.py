@@ -1,0 +1,1 @@
+"""Benchmarks of PocketSR against bicubic, Lanczos and Real-ESRGAN peers (not in the product)."""

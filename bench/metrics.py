@@ -1,0 +1,103 @@
+"""Full-reference SR metrics on the BT.601 Y channel: PSNR and SSIM (Wang et al. 2004)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.ndimage import correlate1d
+
+# ITU-R BT.601 luma for 0..1 RGB, giving Y in 16..235 (the convention of the SR literature).
+_Y_WEIGHTS = np.array([65.481, 128.553, 24.966], dtype=np.float64)
+
+
+def rgb_to_y(img: np.ndarray) -> np.ndarray:
+    """Return the BT.601 Y channel (float64, 0..255 scale) of a uint8 RGB or grayscale image."""
+    arr = np.asarray(img)
+    if arr.dtype != np.uint8:
+        raise TypeError(f"expected uint8 pixels, got {arr.dtype}")
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+        raise ValueError(f"expected HxW, HxWx3 or HxWx4, got shape {arr.shape}")
+    rgb = arr[:, :, :3].astype(np.float64) / 255.0
+    return 16.0 + rgb @ _Y_WEIGHTS
+
+
+def crop_border(img: np.ndarray, border: int) -> np.ndarray:
+    """Return the image without `border` pixels on each side."""
+    if border <= 0:
+        return img
+    if img.shape[0] <= 2 * border or img.shape[1] <= 2 * border:
+        raise ValueError(f"image {img.shape[:2]} too small for a {border}-pixel crop")
+    return img[border:-border, border:-border]
+
+
+def _check_pair(a: np.ndarray, b: np.ndarray) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"shape mismatch: {a.shape} vs {b.shape}")
+
+
+def psnr(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
+    """Return the PSNR in dB of two same-shape float arrays (inf when identical)."""
+    _check_pair(a, b)
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    if mse == 0.0:
+        return math.inf
+    return 10.0 * math.log10(data_range**2 / mse)
+
+
+def gaussian_kernel_1d(size: int = 11, sigma: float = 1.5) -> np.ndarray:
+    """Return a normalised 1-D Gaussian of odd length `size`."""
+    half = (size - 1) / 2.0
+    x = np.arange(size, dtype=np.float64) - half
+    k = np.exp(-(x**2) / (2.0 * sigma**2))
+    return k / k.sum()
+
+
+def _filter_valid(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Separable 2-D correlation keeping only the 'valid' part (no padded pixels used)."""
+    out = correlate1d(img, kernel, axis=0, mode="constant")
+    out = correlate1d(out, kernel, axis=1, mode="constant")
+    r = len(kernel) // 2
+    return out[r : img.shape[0] - r, r : img.shape[1] - r]
+
+
+def ssim(
+    a: np.ndarray,
+    b: np.ndarray,
+    data_range: float = 255.0,
+    win_size: int = 11,
+    sigma: float = 1.5,
+) -> float:
+    """Return the mean SSIM of two same-shape 2-D arrays (Gaussian 11x11, sigma 1.5, valid)."""
+    _check_pair(a, b)
+    if a.ndim != 2:
+        raise ValueError("ssim expects single-channel 2-D arrays")
+    if min(a.shape) < win_size:
+        raise ValueError(f"image {a.shape} smaller than the {win_size}x{win_size} window")
+    x = a.astype(np.float64)
+    y = b.astype(np.float64)
+    c1 = (0.01 * data_range) ** 2
+    c2 = (0.03 * data_range) ** 2
+    k = gaussian_kernel_1d(win_size, sigma)
+    mu_x = _filter_valid(x, k)
+    mu_y = _filter_valid(y, k)
+    var_x = _filter_valid(x * x, k) - mu_x**2
+    var_y = _filter_valid(y * y, k) - mu_y**2
+    cov = _filter_valid(x * y, k) - mu_x * mu_y
+    num = (2.0 * mu_x * mu_y + c1) * (2.0 * cov + c2)
+    den = (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
+    return float(np.mean(num / den))
+
+
+def psnr_y(sr: np.ndarray, hr: np.ndarray, border: int = 0) -> float:
+    """Return PSNR on the BT.601 Y channel of two uint8 images, after an optional border crop."""
+    _check_pair(sr, hr)
+    return psnr(crop_border(rgb_to_y(sr), border), crop_border(rgb_to_y(hr), border))
+
+
+def ssim_y(sr: np.ndarray, hr: np.ndarray, border: int = 0) -> float:
+    """Return SSIM on the BT.601 Y channel of two uint8 images, after an optional border crop."""
+    _check_pair(sr, hr)
+    return ssim(crop_border(rgb_to_y(sr), border), crop_border(rgb_to_y(hr), border))

@@ -1,0 +1,88 @@
+"""Unit tests for PSNR-Y and SSIM-Y in bench.metrics."""
+
+import math
+
+import numpy as np
+import pytest
+
+from bench.metrics import crop_border, psnr, psnr_y, rgb_to_y, ssim, ssim_y
+
+
+def _natural() -> np.ndarray:
+    skdata = pytest.importorskip("skimage.data")
+    return skdata.astronaut()[128:320, 128:320]
+
+
+def test_y_of_black_and_white():
+    img = np.zeros((2, 2, 3), np.uint8)
+    img[1] = 255
+    y = rgb_to_y(img)
+    assert y[0, 0] == pytest.approx(16.0)
+    assert y[1, 0] == pytest.approx(235.0)
+
+
+def test_gray_input_equals_rgb_replicated():
+    g = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    np.testing.assert_allclose(rgb_to_y(g), rgb_to_y(np.repeat(g[:, :, None], 3, 2)))
+
+
+def test_psnr_identical_is_inf():
+    img = _natural()
+    assert psnr_y(img, img) == math.inf
+    assert psnr_y(img, img, border=4) == math.inf
+
+
+def test_psnr_constant_offset_closed_form():
+    a = np.full((32, 32), 100.0)
+    for d in (1.0, 2.5, 10.0):
+        assert psnr(a + d, a) == pytest.approx(20 * math.log10(255.0 / d), abs=1e-9)
+
+
+def test_psnr_y_gray_offset_closed_form():
+    # A gray level offset of d changes Y by d * (65.481 + 128.553 + 24.966) / 255 = d * 219 / 255.
+    a = np.full((16, 16, 3), 100, np.uint8)
+    b = a + 5
+    dy = 5 * 219.0 / 255.0
+    assert psnr_y(b, a) == pytest.approx(20 * math.log10(255.0 / dy), abs=1e-9)
+
+
+def test_border_crop_ignores_border_errors():
+    a = np.full((20, 20, 3), 128, np.uint8)
+    b = a.copy()
+    b[:4] = 0
+    assert psnr_y(a, b) < 20
+    assert psnr_y(a, b, border=4) == math.inf
+    assert crop_border(np.zeros((20, 30)), 4).shape == (12, 22)
+
+
+def test_ssim_identical_is_one():
+    img = _natural()
+    assert ssim_y(img, img) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_ssim_symmetric_and_below_one_for_noise():
+    img = _natural()
+    rng = np.random.default_rng(0)
+    noisy = np.clip(img + rng.normal(0, 10, img.shape), 0, 255).astype(np.uint8)
+    s1, s2 = ssim_y(img, noisy), ssim_y(noisy, img)
+    assert s1 == pytest.approx(s2, abs=1e-12)
+    assert 0.0 < s1 < 0.99
+    more = np.clip(img + rng.normal(0, 30, img.shape), 0, 255).astype(np.uint8)
+    assert ssim_y(img, more) < s1
+
+
+def test_ssim_matches_skimage_gaussian_definition():
+    metrics = pytest.importorskip("skimage.metrics")
+    img = _natural()
+    rng = np.random.default_rng(1)
+    noisy = np.clip(img + rng.normal(0, 8, img.shape), 0, 255).astype(np.uint8)
+    a, b = rgb_to_y(img), rgb_to_y(noisy)
+    ref = metrics.structural_similarity(
+        a, b, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+    )
+    assert ssim(a, b) == pytest.approx(ref, abs=1e-6)
+
+
+def test_shape_mismatch_raises():
+    with pytest.raises(ValueError):
+        psnr_y(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 9, 3), np.uint8))
