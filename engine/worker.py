@@ -83,24 +83,14 @@ def _parent_already_gone() -> bool:
 
 
 def _devices() -> list[str]:
-    """Inference devices ONNX Runtime offers here, by short name."""
-    names = {
-        "CPUExecutionProvider": "cpu",
-        "CUDAExecutionProvider": "cuda",
-        "TensorrtExecutionProvider": "tensorrt",
-        "DmlExecutionProvider": "directml",
-        "CoreMLExecutionProvider": "coreml",
-        "ROCMExecutionProvider": "rocm",
-        "OpenVINOExecutionProvider": "openvino",
-    }
+    """Inference devices the engine can use here ("cpu" first)."""
     try:
-        import onnxruntime
+        from pocketsr.engine.session import available_devices
 
-        providers = onnxruntime.get_available_providers()
+        return available_devices()
     except Exception:  # info must answer even with a broken runtime
+        log.exception("listing devices failed")
         return []
-    # Azure's provider calls a remote endpoint: not a device for local inference.
-    return [names.get(p, p) for p in providers if p != "AzureExecutionProvider"]
 
 
 def _model_entry(item: Any) -> dict[str, Any]:

@@ -39,7 +39,12 @@ APT_OPTS=(
     -o "APT::Sandbox::User=root"
 )
 mkdir -p "$WORK/cache"
-apt-get "${APT_OPTS[@]}" -q update >&2
+# Exit status 4 means "the archive is unreachable" (the test fixture may skip on it locally).
+apt-get "${APT_OPTS[@]}" -q update >&2 || { echo "get_python27: apt-get update failed" >&2; exit 4; }
+if ! compgen -G "$WORK/lists/*_Packages*" >/dev/null; then
+    echo "get_python27: no bullseye package index fetched from $MIRROR (archive unreachable?)" >&2
+    exit 4
+fi
 # shellcheck disable=SC2086
 (cd "$WORK/debs" && apt-get "${APT_OPTS[@]}" -q download $PACKAGES >&2)
 
