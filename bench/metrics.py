@@ -1,11 +1,10 @@
-"""Full-reference SR metrics on the BT.601 Y channel: PSNR and SSIM (Wang et al. 2004)."""
+"""Full-reference SR metrics on the BT.601 Y channel: PSNR and SSIM (Wang et al.), numpy only."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from scipy.ndimage import correlate1d
 
 # ITU-R BT.601 luma for 0..1 RGB, giving Y in 16..235 (the convention of the SR literature).
 _Y_WEIGHTS = np.array([65.481, 128.553, 24.966], dtype=np.float64)
@@ -57,10 +56,10 @@ def gaussian_kernel_1d(size: int = 11, sigma: float = 1.5) -> np.ndarray:
 
 def _filter_valid(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """Separable 2-D correlation keeping only the 'valid' part (no padded pixels used)."""
-    out = correlate1d(img, kernel, axis=0, mode="constant")
-    out = correlate1d(out, kernel, axis=1, mode="constant")
-    r = len(kernel) // 2
-    return out[r : img.shape[0] - r, r : img.shape[1] - r]
+    n = len(kernel)
+    h, w = img.shape[0] - n + 1, img.shape[1] - n + 1
+    rows = sum(kernel[i] * img[i : i + h, :] for i in range(n))
+    return sum(kernel[j] * rows[:, j : j + w] for j in range(n))
 
 
 def ssim(

@@ -1,4 +1,4 @@
-"""NIQE no-reference quality (Mittal, Soundararajan and Bovik 2013), lower is more natural."""
+"""NIQE blind quality (Mittal, Soundararajan, Bovik 2013), lower = more natural; numpy only."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from scipy.ndimage import correlate
-from scipy.special import gamma as gamma_fn
 
 from bench.metrics import rgb_to_y
 
 BLOCK = 96
 # Shape grid of the moment-matching search and the ratio E[|x|]^2 / E[x^2] it maps to.
 _ALPHAS = np.arange(0.2, 10.0 + 1e-9, 0.001)
-_RHO = gamma_fn(2.0 / _ALPHAS) ** 2 / (gamma_fn(1.0 / _ALPHAS) * gamma_fn(3.0 / _ALPHAS))
+_GAMMA = np.frompyfunc(math.gamma, 1, 1)
+_RHO = (_GAMMA(2.0 / _ALPHAS) ** 2 / (_GAMMA(1.0 / _ALPHAS) * _GAMMA(3.0 / _ALPHAS))).astype(
+    np.float64
+)
 # Neighbour offsets (row, col) of the paired products: horizontal, vertical, two diagonals.
 _SHIFTS = ((0, 1), (1, 0), (1, 1), (-1, 1))
 
@@ -41,10 +42,22 @@ def load_pristine(path: str | Path) -> PristineModel:
         )
 
 
+def correlate_replicate(img: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """2-D correlation with an odd-sized window, edges replicated; output the input's size."""
+    kh, kw = window.shape
+    padded = np.pad(img, ((kh // 2, kh // 2), (kw // 2, kw // 2)), mode="edge")
+    h, w = img.shape
+    out = np.zeros((h, w), dtype=np.float64)
+    for i in range(kh):
+        for j in range(kw):
+            out += window[i, j] * padded[i : i + h, j : j + w]
+    return out
+
+
 def mscn(img: np.ndarray, window: np.ndarray, c: float = 1.0) -> np.ndarray:
     """Mean-subtracted contrast-normalised coefficients (local Gaussian mean and deviation)."""
-    mu = correlate(img, window, mode="nearest")
-    var = correlate(img * img, window, mode="nearest") - mu * mu
+    mu = correlate_replicate(img, window)
+    var = correlate_replicate(img * img, window) - mu * mu
     sigma = np.sqrt(np.abs(var))
     return (img - mu) / (sigma + c)
 
