@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import tifffile
 from PIL import Image, ImageCms
-
 from pocketsr.engine import imageio, pngcodec
 from pocketsr.engine.errors import Cancelled, ImageFileError, InvalidImageError
 from pocketsr.engine.imageio import ImageMeta, StreamedOutput, read_image, write_image
