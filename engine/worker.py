@@ -320,6 +320,13 @@ class Worker:
         if h.get("roi"):
             kwargs["roi"] = Rect(*h["roi"])
         want_tiles = bool(h.get("tiles"))
+        target = (h.get("output") or {}).get("file")
+        out = None
+        if target:
+            # The engine writes straight into the host's result file: no private result copy.
+            shape = _output_shape(upscaler, image, kwargs)
+            out = np.memmap(target, dtype=image.dtype, mode="w+", shape=shape)
+            out_width = shape[1]
 
         def on_progress(p: Progress) -> None:
             event: dict[str, Any] = {
@@ -333,7 +340,9 @@ class Worker:
             payload: Any = b""
             if p.rect is not None:
                 event["rect"] = [p.rect.x, p.rect.y, p.rect.width, p.rect.height]
-                if want_tiles and p.pixels is not None:
+                if want_tiles and out is not None:
+                    event["in_output"] = {"file": target, "width": out_width}
+                elif want_tiles and p.pixels is not None:
                     payload = np.ascontiguousarray(p.pixels)
             self.send(event, payload)
 
@@ -344,13 +353,11 @@ class Worker:
             token.cancel()
         start = time.perf_counter()
         try:
-            result = upscaler.upscale(image, progress=on_progress, cancel=token, **kwargs)
+            result = upscaler.upscale(image, progress=on_progress, cancel=token, out=out, **kwargs)
         finally:
             with self._job_lock:
                 self._job_id, self._token = None, None
-            del image
         elapsed = time.perf_counter() - start
-        result = np.ascontiguousarray(result)
         out_h, out_w = result.shape[:2]
         channels = 1 if result.ndim == 2 else result.shape[2]
         reply: dict[str, Any] = {
@@ -362,15 +369,14 @@ class Worker:
             "dtype": str(result.dtype),
             "elapsed": round(elapsed, 4),
         }
-        target = (h.get("output") or {}).get("file")
         log.info("job %s: %dx%d -> %dx%d in %.2f s", job_id, *image_size(h), out_w, out_h, elapsed)
-        if target:
-            with open(target, "wb") as f:
-                f.write(memoryview(result).cast("B"))
-            reply["output"] = {"file": target, "bytes": result.nbytes}
+        if out is not None:
+            out.flush()
+            reply["output"] = {"file": target, "bytes": out.nbytes}
+            del out, result
             self.send(reply)
         else:
-            self.send(reply, result)
+            self.send(reply, np.ascontiguousarray(result))
 
     def _error_for(self, exc: BaseException, job_id: Any) -> dict[str, Any]:
         """An error frame for an exception: engine errors keep their code and sentence."""
@@ -391,6 +397,17 @@ class Worker:
         where = f" Details are in {self._log_path}." if self._log_path else ""
         message = f"The engine failed unexpectedly ({type(exc).__name__}: {exc}).{where}"
         return protocol.error_header(protocol.INTERNAL_ERROR, message, job_id)
+
+
+def _output_shape(upscaler: Any, image: np.ndarray, kwargs: dict[str, Any]) -> tuple[int, ...]:
+    """The array shape upscaler.upscale(image, **kwargs) will return."""
+    # Private helper of the engine: the one place that knows scale/size/ROI rules.
+    from pocketsr.engine.upscaler import _check_roi, _target_size
+
+    full = Size(image.shape[1], image.shape[0])
+    region = _check_roi(kwargs.get("roi"), full)
+    size = _target_size(region.size, upscaler.info.scale, kwargs.get("scale"), kwargs.get("size"))
+    return (size.height, size.width, *image.shape[2:])
 
 
 def image_size(header: dict[str, Any]) -> tuple[int, int]:

@@ -278,6 +278,20 @@ def _write_all(raw, data):
         done += n or 0
 
 
+def _read_rect(path, rect, image_width, pixel_bytes):
+    """The packed pixels of rect from a raw row-major image file of image_width pixels."""
+    x, y, w, h = rect
+    row_bytes = w * pixel_bytes
+    stride = image_width * pixel_bytes
+    data = bytearray(row_bytes * h)
+    with io.open(path, "rb", buffering=0) as f:
+        for row in range(h):
+            f.seek((y + row) * stride + x * pixel_bytes)
+            chunk = f.read(row_bytes)
+            data[row * row_bytes:(row + 1) * row_bytes] = chunk
+    return bytes(data)
+
+
 def _encode_frame(header, payload_len):
     """Prefix plus JSON header bytes."""
     body = json.dumps(header, separators=(",", ":")).encode("utf-8")
@@ -759,7 +773,8 @@ class Bridge(object):
             header["output"] = {"file": out_path}
         try:
             self._send_request(header, payload)
-            return self._pump(job_id, on_progress, is_cancelled, on_tile, dtype)
+            return self._pump(job_id, on_progress, is_cancelled, on_tile,
+                              channels * ITEMSIZE[dtype])
         finally:
             for path in (in_path, out_path):
                 if path and os.path.exists(path):
@@ -779,7 +794,7 @@ class Bridge(object):
         scale = float(options.get("scale") or 4)
         return int(area * per_pixel * scale * scale)
 
-    def _pump(self, job_id, on_progress, is_cancelled, on_tile, dtype):
+    def _pump(self, job_id, on_progress, is_cancelled, on_tile, pixel_bytes):
         """Handle frames for a running job until its result or error."""
         cancel_sent_at = None
         while True:
@@ -799,17 +814,23 @@ class Bridge(object):
                 continue
             kind = header["type"]
             if kind == "progress":
-                self._deliver_progress(header, payload, on_progress, on_tile)
+                self._deliver_progress(header, payload, on_progress, on_tile, pixel_bytes)
             elif kind == "result":
                 return self._result(header, payload)
             elif kind == "error":
                 raise self._engine_error(header)
 
-    def _deliver_progress(self, header, payload, on_progress, on_tile):
+    def _deliver_progress(self, header, payload, on_progress, on_tile, pixel_bytes):
         """Call the host's callbacks for one progress frame."""
         rect = tuple(header["rect"]) if header.get("rect") else None
-        if on_tile is not None and rect is not None and payload:
-            on_tile(rect[0], rect[1], rect[2], rect[3], bytes(payload))
+        if on_tile is not None and rect is not None:
+            shared = header.get("in_output")
+            if shared:
+                data = _read_rect(shared["file"], rect, shared["width"], pixel_bytes)
+            else:
+                data = bytes(payload)
+            if data:
+                on_tile(rect[0], rect[1], rect[2], rect[3], data)
         if on_progress is not None:
             on_progress(ProgressInfo(header.get("done", 0), header.get("total", 0),
                                      header.get("elapsed", 0.0), header.get("eta"), rect))
