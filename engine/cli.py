@@ -224,36 +224,42 @@ def _say(text: str, stream: TextIO | None = None) -> None:
 
 
 class ProgressBar:
-    """A one-line progress bar with ETA on stderr (quiet when stderr is not a terminal)."""
+    """Progress with ETA on stderr: a redrawn bar on a terminal, a line every few seconds else."""
 
     def __init__(self, label: str, stream: TextIO | None = None, enabled: bool = True) -> None:
         self.stream = stream or sys.stderr
         self.label = label
-        self.enabled = enabled and self.stream.isatty()
-        self._last = 0.0
+        self.enabled = enabled
+        self.tty = self.stream.isatty()
+        self._last = -1e9
+        self._drawn = False
 
     def __call__(self, progress: Progress) -> None:
-        """Redraw for one engine progress report (at most ten times a second)."""
+        """Show one engine progress report (throttled)."""
         now = time.monotonic()
-        if not self.enabled or (now - self._last < 0.1 and progress.done < progress.total):
+        every = 0.1 if self.tty else 5.0
+        if not self.enabled or (now - self._last < every and progress.done < progress.total):
             return
         self._last = now
+        eta = "" if progress.eta is None else f"  ETA {_clock(progress.eta)}"
+        counts = f"{progress.fraction * 100:3.0f}%  {progress.done}/{progress.total} tiles"
+        if not self.tty:
+            print(f"{self.label}: {counts.strip()}{eta}", file=self.stream, flush=True)
+            return
         width = 24
         filled = round(width * progress.fraction)
-        eta = "" if progress.eta is None else f"  ETA {_clock(progress.eta)}"
-        line = (
-            f"\r{self.label}  [{'#' * filled}{'.' * (width - filled)}] "
-            f"{progress.fraction * 100:3.0f}%  {progress.done}/{progress.total} tiles"
-            f"  {_clock(progress.elapsed)}{eta}"
-        )
+        bar = f"[{'#' * filled}{'.' * (width - filled)}]"
+        line = f"\r{self.label}  {bar} {counts}  {_clock(progress.elapsed)}{eta}"
         self.stream.write(line + "\x1b[K")
         self.stream.flush()
+        self._drawn = True
 
     def close(self) -> None:
         """End the bar's line."""
-        if self.enabled and self._last:
+        if self._drawn:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
+            self._drawn = False
 
 
 def _clock(seconds: float) -> str:
@@ -456,7 +462,7 @@ def _upscale_one(
             f"{job.target} already exists; pass --overwrite to replace it."
         )
     loaded = imageio.read_image(job.source)
-    pixels = imageio.to_engine_layout(loaded.pixels)
+    pixels = loaded.pixels  # the engine takes grey, grey+alpha, RGB and RGBA as they are
     height, width = pixels.shape[:2]
     roi = None
     if args.roi:
@@ -465,10 +471,10 @@ def _upscale_one(
         width, height = w, h
     out_w, out_h = _target_size(args, width, height, native)
     options: dict[str, Any] = {"roi": roi, "cancel": token, "tile": args.tile or "auto"}
-    if args.width or args.height or (args.scale and args.scale != int(args.scale)):
+    if args.width or args.height:
         options["size"] = Size(out_w, out_h)
     elif args.scale:
-        options["scale"] = int(args.scale)
+        options["scale"] = args.scale
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     shape = (out_h, out_w) if pixels.ndim == 2 else (out_h, out_w, channels)
     out_bytes = out_w * out_h * channels * pixels.dtype.itemsize
@@ -480,7 +486,6 @@ def _upscale_one(
         else:
             result = upscaler.upscale(pixels, progress=bar, **options)
             bar.close()
-            result = imageio.to_file_layout(result, loaded.meta.mode)
             imageio.write_image(
                 job.target, result, loaded.meta, overwrite=args.overwrite, cancel=token
             )

@@ -366,6 +366,7 @@ class _PendingFile:
         try:
             with open(self.tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
+            os.chmod(self.tmp, _new_file_mode(self.path))
             os.replace(self.tmp, self.path)
         except BaseException:
             self.abort()
@@ -392,6 +393,16 @@ def atomic_path(path: str | os.PathLike[str], *, overwrite: bool = False) -> Ite
         pending.abort()
         raise
     pending.commit()
+
+
+def _new_file_mode(path: Path) -> int:
+    # mkstemp makes 0600 files; give the output the mode a plain open() would (or the old one's).
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 def _fsync_folder(folder: Path) -> None:
