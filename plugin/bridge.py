@@ -438,11 +438,16 @@ class Bridge(object):
                                      dtype, roi, options, on_progress, is_cancelled, on_tile)
 
     def last_log_lines(self, n=40):
-        """The last n lines of the worker log (plus a crashed worker's stderr), for dialogs."""
-        lines = _tail_lines(self.log_path, n)
-        if self._last_crash_stderr:
-            lines = lines + ["--- worker stderr ---"] + self._last_crash_stderr
-        return lines[-n:]
+        """The last n lines of the worker log, for error dialogs.
+
+        After a crash, the head of what the worker wrote to stderr (e.g. "Fatal Python error:
+        Segmentation fault" and the stack) takes up to half of them.
+        """
+        crash = self._last_crash_stderr[:n // 2]
+        if crash:
+            crash = ["--- worker stderr ---"] + crash[:max(0, n // 2 - 1)]
+        lines = _tail_lines(self.log_path, n - len(crash)) if n > len(crash) else []
+        return lines + crash
 
     def close(self):
         """Ask the worker to finish, wait briefly, kill it if needed; remove transfer files."""
@@ -640,12 +645,14 @@ class Bridge(object):
         code = proc.returncode
         self._reap()
         self._last_crash_stderr = self._stderr_since_start()
-        message = "The PocketSR engine worker (pid %d) %s. Your image was not changed. " \
-                  "The engine log is %s." % (pid, _describe_exit(code), self.log_path)
+        fatal = [line for line in self._last_crash_stderr if line.startswith("Fatal Python")]
+        message = "The PocketSR engine worker (pid %d) %s%s. Your image was not changed. " \
+                  "The engine log is %s." % (pid, _describe_exit(code),
+                                             ": " + fatal[0] if fatal else "", self.log_path)
         return WorkerCrashedError(message, returncode=code, log_path=self.log_path)
 
-    def _stderr_since_start(self, n=20):
-        """The last n lines the (now dead) worker wrote to stderr."""
+    def _stderr_since_start(self, n=200):
+        """The first n lines the (now dead) worker wrote to stderr."""
         path = os.path.join(self.log_dir, "worker-stderr.log")
         try:
             with open(path, "rb") as f:
@@ -653,7 +660,7 @@ class Bridge(object):
                 data = f.read()
         except (IOError, OSError):
             return []
-        return data.decode("utf-8", "replace").splitlines()[-n:]
+        return data.decode("utf-8", "replace").splitlines()[:n]
 
     def _abandon(self, error):
         """Kill the worker after a protocol failure or timeout and return error to raise."""
