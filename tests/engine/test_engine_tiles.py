@@ -1,0 +1,110 @@
+"""Property tests of the tile plan and blend weights (pure geometry, no ONNX)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pocketsr.engine.tiles import minimum_tile, plan_tiles, ramp_weights, reflect_indices, round_up
+from pocketsr.engine.types import Rect, Size
+
+
+@st.composite
+def plans(draw):
+    width, height = draw(st.integers(1, 160)), draw(st.integers(1, 160))
+    x, y = draw(st.integers(0, width - 1)), draw(st.integers(0, height - 1))
+    roi = Rect(x, y, draw(st.integers(1, width - x)), draw(st.integers(1, height - y)))
+    scale = draw(st.sampled_from([1, 2, 3, 4]))
+    if draw(st.booleans()):
+        out = roi.size.scaled(scale)
+    else:
+        out = Size(
+            draw(st.integers(1, roi.width * scale)), draw(st.integers(1, roi.height * scale))
+        )
+    tile = draw(st.one_of(st.none(), st.integers(1, 200)))
+    context = draw(st.integers(0, 20))
+    blend = draw(st.integers(0, 12))
+    multiple = draw(st.sampled_from([1, 2, 4, 8]))
+    plan = plan_tiles(
+        roi, out, model_scale=scale, tile=tile, context=context, blend=blend, multiple=multiple
+    )
+    return plan, (tile, blend)
+
+
+@settings(max_examples=150, deadline=None)
+@given(plans())
+def test_final_rects_cover_the_output_exactly_once(args):
+    plan, _ = args
+    count = np.zeros((plan.out_size.height, plan.out_size.width), np.int32)
+    for tile in plan:
+        assert tile.support.contains(tile.final)
+        count[tile.final.slices] += 1
+    assert (count == 1).all()
+
+
+@settings(max_examples=150, deadline=None)
+@given(plans())
+def test_blend_weights_sum_to_one(args):
+    plan, _ = args
+    total = np.zeros((plan.out_size.height, plan.out_size.width), np.float64)
+    for tile in plan:
+        assert Rect.of_size(plan.out_size).contains(tile.support)
+        total[tile.support.slices] += tile.weights()
+    np.testing.assert_allclose(total, 1.0, atol=1e-6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(plans())
+def test_windows_honour_multiple_tile_and_context(args):
+    plan, (tile_req, blend) = args
+    sizes = {t.window.size for t in plan}
+    assert len(sizes) == 1, "all windows share one size"
+    size = sizes.pop()
+    assert size.width % plan.multiple == 0 and size.height % plan.multiple == 0
+    roi, out = plan.roi, plan.out_size
+    if tile_req is not None:
+        for side, length, n in (
+            (size.width, roi.width, out.width),
+            (size.height, roi.height, out.height),
+        ):
+            ratio = length / n
+            smallest = minimum_tile(plan.context, math.ceil(blend / ratio), ratio, plan.multiple)
+            assert side <= max(round_up(tile_req, plan.multiple), smallest)
+    for tile in plan:
+        for span, start, length, n in (
+            (tile.xspan, roi.x, roi.width, out.width),
+            (tile.yspan, roi.y, roi.height, out.height),
+        ):
+            need0 = start + span.out_start * length // n - plan.context
+            need1 = start + math.ceil(span.out_end * length / n) + plan.context
+            assert span.window_start <= need0 and need1 <= span.window_start + span.window_len
+            assert 0 <= span.src_start < span.src_end <= span.window_len * plan.model_scale
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(-50, 50), st.integers(0, 60), st.integers(1, 9))
+def test_reflect_indices_match_numpy_reflect(start, length, n):
+    idx = reflect_indices(start, start + length, n)
+    assert ((idx >= 0) & (idx < n)).all()
+    if n > 1 and length:
+        pad = 120
+        padded = np.pad(np.arange(n), pad, mode="reflect")
+        np.testing.assert_array_equal(idx, padded[start + pad : start + length + pad])
+
+
+def test_ramps_are_smooth_hann_and_complementary():
+    rise = ramp_weights(10, 10, 0)
+    fall = ramp_weights(10, 0, 10)
+    np.testing.assert_allclose(rise + fall, 1.0, atol=1e-7)
+    assert (np.diff(rise) > 0).all()
+    assert rise[0] < 0.05 and rise[-1] > 0.95
+
+
+def test_single_window_when_tile_is_none():
+    plan = plan_tiles(
+        Rect(0, 0, 37, 21), Size(148, 84), model_scale=4, tile=None, context=5, blend=3, multiple=8
+    )
+    assert len(plan) == 1
+    assert plan.window_size == Size(48, 32)
