@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 
-from .errors import InvalidOptionError, ModelError, OutOfMemoryError
+from .errors import Cancelled, InvalidOptionError, ModelError, OutOfMemoryError
+from .types import CancelToken
 
 # device name -> ONNX Runtime provider, in the order "auto" prefers them.
 _ACCELERATORS = {
@@ -130,12 +132,24 @@ class ModelSession:
         """True when the session runs on the CPU only."""
         return self.providers == ["CPUExecutionProvider"]
 
-    def run(self, batch: np.ndarray) -> np.ndarray:
-        """Run the model on an N×C×H×W float batch and return its float32 output."""
+    def run(self, batch: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
+        """Run the model on an N×C×H×W float batch and return its float32 output.
+
+        A cancel token set during the run stops ONNX Runtime between nodes (Cancelled).
+        """
         feed = np.ascontiguousarray(batch, dtype=self.input_dtype)
+        options = ort.RunOptions()
+        options.log_severity_level = 4
+        stop = threading.Event()
+        watcher = None
+        if cancel is not None:
+            watcher = threading.Thread(target=_watch, args=(cancel, options, stop), daemon=True)
+            watcher.start()
         try:
-            result = self._ort.run([self.output_name], {self.input_name: feed})[0]
+            result = self._ort.run([self.output_name], {self.input_name: feed}, options)[0]
         except Exception as exc:
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled("The upscale was cancelled.") from exc
             size = f"{feed.shape[-1]}x{feed.shape[-2]}"
             if is_out_of_memory(exc):
                 raise OutOfMemoryError(
@@ -144,8 +158,20 @@ class ModelSession:
             raise ModelError(
                 f"The model '{self.path.name}' failed on a {size} input: {_first_line(exc)}"
             ) from exc
+        finally:
+            stop.set()
+            if watcher is not None:
+                watcher.join()
         return np.asarray(result, dtype=np.float32)
 
     def cpu_copy(self) -> ModelSession:
         """A new CPU-only session of the same model (the safe fp32 fallback)."""
         return ModelSession(self.path, device="cpu", threads=self.threads)
+
+
+def _watch(cancel: CancelToken, options: ort.RunOptions, stop: threading.Event) -> None:
+    """Poll the token while a run is in flight; ORT checks `terminate` between nodes."""
+    while not stop.wait(0.01):
+        if cancel.cancelled:
+            options.terminate = True
+            return

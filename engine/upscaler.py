@@ -187,7 +187,7 @@ class Upscaler:
             if cancel is not None and cancel.cancelled:
                 raise Cancelled("The upscale was cancelled.")
             xs, ys = tile.xspan, tile.yspan
-            acc = self._tile_output(tile, plan, source)
+            acc = self._tile_output(tile, plan, source, cancel)
             acc *= tile.weights()[:, :, None]
             f0, f1 = xs.final_start - xs.out_start, xs.final_end - xs.out_start
             if carry_x is not None and xs.ramp_in:
@@ -208,11 +208,13 @@ class Upscaler:
                 eta = elapsed / done * (total - done)
                 progress(Progress(done, total, elapsed, eta, rect, block))
 
-    def _tile_output(self, tile: Tile, plan: TilePlan, source: _Source) -> np.ndarray:
+    def _tile_output(
+        self, tile: Tile, plan: TilePlan, source: _Source, cancel: CancelToken | None
+    ) -> np.ndarray:
         """The unweighted output of one tile over its support, H×W×work_channels float32."""
         xs, ys = tile.xspan, tile.yspan
         rgb, alpha = source.window(tile.window)
-        upscaled = self._infer(rgb)
+        upscaled = self._infer(rgb, cancel)
         out_w, out_h = xs.out_len, ys.out_len
         if plan.native:
             rows = slice(round(ys.src_start), round(ys.src_end))
@@ -227,10 +229,10 @@ class Upscaler:
         plane = np.clip(_resize(alpha, box, out_w, out_h), 0.0, 1.0)
         return np.concatenate([colour, plane[..., None]], axis=-1)
 
-    def _infer(self, rgb: np.ndarray) -> np.ndarray:
+    def _infer(self, rgb: np.ndarray, cancel: CancelToken | None) -> np.ndarray:
         """Run the model on an H×W×3 float32 window; returns (H*s)×(W*s)×3."""
         batch = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None])
-        result = self._run_model(self._session, batch)
+        result = self._run_model(self._session, batch, cancel)
         if _looks_broken(result, batch):
             warnings.warn(
                 f"The model gave NaN, infinite or black output on a {rgb.shape[1]}x{rgb.shape[0]} "
@@ -240,19 +242,21 @@ class Upscaler:
             )
             if self._fallback is None:
                 self._fallback = self._session.cpu_copy()
-            result = self._run_model(self._fallback, batch)
+            result = self._run_model(self._fallback, batch, cancel)
             if not np.isfinite(result).all():
                 raise ModelError(
                     f"The model '{self.info.name}' produces NaN or infinite values even on the CPU."
                 )
         return result[0].transpose(1, 2, 0)
 
-    def _run_model(self, session: ModelSession, batch: np.ndarray) -> np.ndarray:
+    def _run_model(
+        self, session: ModelSession, batch: np.ndarray, cancel: CancelToken | None
+    ) -> np.ndarray:
         if self.info.in_channels == 1:
-            planes = [session.run(batch[:, c : c + 1]) for c in range(batch.shape[1])]
+            planes = [session.run(batch[:, c : c + 1], cancel) for c in range(batch.shape[1])]
             result = np.concatenate(planes, axis=1)
         else:
-            result = session.run(batch)
+            result = session.run(batch, cancel)
         s = self.info.scale
         expected = (1, 3, batch.shape[2] * s, batch.shape[3] * s)
         if result.shape != expected:

@@ -73,7 +73,7 @@ def make_sr_model(
             kernel_shape=[3, 3],
             pads=[1, 1, 1, 1],
             count_include_pad=0,
-        )  # fmt: skip
+        )
     )
     nodes.append(helper.make_node("Sub", [x, "blur"], ["highpass"]))
     channels_in, h = 3, "highpass"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -66,10 +68,10 @@ class CountingSession:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def run(self, batch):
+    def run(self, batch, cancel=None):
         self.calls += 1
         self.pixels += batch.shape[2] * batch.shape[3]
-        result = self.inner.run(batch)
+        result = self.inner.run(batch, cancel)
         if self.calls in self.broken_calls:
             result[..., 3:9, 5:7] = np.nan
         if self.calls in self.black_calls:
@@ -271,7 +273,7 @@ class OutOfMemoryOrt:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def run(self, names, feed):
+    def run(self, names, feed, options=None):
         batch = next(iter(feed.values()))
         self.sizes.append(batch.shape[2] * batch.shape[3])
         if self.sizes[-1] > self.max_pixels:
@@ -279,7 +281,7 @@ class OutOfMemoryOrt:
                 "[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Non-zero status code returned while "
                 "running Conv node. Status Message: Failed to allocate memory for requested buffer"
             )
-        return self.inner.run(names, feed)
+        return self.inner.run(names, feed, options)
 
 
 def test_out_of_memory_retries_with_smaller_tiles(sr_model_x4, photo, whole4):
@@ -326,3 +328,30 @@ def test_embedded_models_by_name(tmp_path, monkeypatch, photo):
         Upscaler("pocketsr-nano")
     up = Upscaler("tiny-x2", device="cpu")
     assert up.info.name == "Tiny" and up.upscale(photo[:8, :8]).shape == (16, 16, 3)
+
+
+def test_cancel_interrupts_a_running_tile(tmp_path):
+    # A heavier net and one big window, so a tile takes a while; cancel lands mid-tile.
+    path = make_sr_model(tmp_path / "slow.onnx", 4, features=32, layers=5)
+    up = Upscaler(path, device="cpu", threads=1)
+    image = np.random.default_rng(0).random((320, 320, 3), np.float32)
+    start = time.perf_counter()
+    up.upscale(image, tile=None)
+    full = time.perf_counter() - start
+    token, outcome = CancelToken(), {}
+
+    def job():
+        try:
+            up.upscale(image, tile=None, cancel=token)
+        except Cancelled:
+            outcome["raised"] = time.perf_counter()
+
+    worker = threading.Thread(target=job)
+    worker.start()
+    time.sleep(full / 4)
+    asked = time.perf_counter()
+    token.cancel()
+    worker.join()
+    assert "raised" in outcome
+    assert outcome["raised"] - asked < max(0.5 * full, 0.1)
+    assert up.upscale(image[:32, :32]).shape == (128, 128, 3)
