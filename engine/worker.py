@@ -78,8 +78,17 @@ def set_parent_death_signal(sig: int = signal.SIGTERM) -> bool:
 
 def _parent_already_gone() -> bool:
     """True when the host that started us died before the death signal was armed."""
-    expected = os.environ.get("POCKETSR_PARENT_PID")
-    return bool(expected) and expected.isdigit() and os.getppid() != int(expected)
+    expected = os.environ.get("POCKETSR_PARENT_PID", "")
+    if not expected.isdigit():
+        return False
+    # Not getppid() != expected: an interpreter wrapper that does not exec sits in between.
+    try:
+        os.kill(int(expected), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _devices() -> list[str]:
@@ -271,6 +280,8 @@ class Worker:
         from pocketsr.engine import Upscaler
 
         model = options.get("model") or "pocketsr-nano"
+        if self._models_dir and os.path.isfile(os.path.join(self._models_dir, f"{model}.onnx")):
+            model = os.path.join(self._models_dir, f"{model}.onnx")
         device = options.get("device") or "auto"
         threads = options.get("threads")
         key = (model, device, threads)

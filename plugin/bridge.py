@@ -246,6 +246,44 @@ def _remove_stale_transfer_dirs():
                 shutil.rmtree(os.path.join(root, name), ignore_errors=True)
 
 
+class _Launcher(threading.Thread):
+    """One long-lived thread that starts every worker.
+
+    Linux's parent-death signal fires when the *thread* that forked the worker ends, so
+    workers must not be started from a host's short-lived job threads.
+    """
+
+    _instance = None
+    _guard = threading.Lock()
+
+    def __init__(self):
+        threading.Thread.__init__(self, name="pocketsr-bridge-launcher")
+        self.daemon = True
+        self.requests = queue.Queue()
+
+    @classmethod
+    def popen(cls, argv, **kwargs):
+        """subprocess.Popen(argv, **kwargs), run on the launcher thread."""
+        with cls._guard:
+            if cls._instance is None or not cls._instance.is_alive():
+                cls._instance = _Launcher()
+                cls._instance.start()
+        reply = queue.Queue()
+        cls._instance.requests.put((argv, kwargs, reply))
+        ok, value = reply.get()
+        if not ok:
+            raise value
+        return value
+
+    def run(self):
+        while True:
+            argv, kwargs, reply = self.requests.get()
+            try:
+                reply.put((True, subprocess.Popen(argv, **kwargs)))
+            except Exception as exc:  # noqa: BLE001 - handed back to the caller's thread
+                reply.put((False, exc))
+
+
 # --- frames -----------------------------------------------------------------------------
 def _as_bytes_view(data):
     """A flat byte view of any buffer (bytes, bytearray, memoryview, array)."""
@@ -542,7 +580,7 @@ class Bridge(object):
         else:
             kwargs["close_fds"] = True
         try:
-            self._proc = subprocess.Popen(
+            self._proc = _Launcher.popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=self._stderr_file or open(os.devnull, "wb"), bufsize=0,
                 env=self._worker_env(), **kwargs)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -190,3 +191,15 @@ def test_hundred_jobs_do_not_grow_memory_or_descriptors(make_bridge, sr_model):
     assert len(os.listdir(f"/proc/{b.worker_pid}/fd")) == worker_fds
     assert grown < 4096
     assert os.listdir(b._transfer_dir) == []
+
+
+def test_worker_started_from_a_finished_thread_stays_alive(make_bridge, sr_model):
+    b = make_bridge()
+    starter = threading.Thread(target=b.info)
+    starter.start()
+    starter.join()
+    pid = b.worker_pid
+    time.sleep(0.3)  # a parent-death signal tied to the finished thread would have fired
+    image = make_pixels(8, 8, 3, "uint8").tobytes()
+    assert b.upscale(image, 8, 8, 3, "uint8", options={"model": str(sr_model)}).width == 32
+    assert b.worker_pid == pid

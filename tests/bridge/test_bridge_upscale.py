@@ -43,6 +43,9 @@ def test_info_lists_engine_models_and_devices(make_bridge, sr_model):
     assert "cpu" in info["devices"]
     assert sr_model.stem in [m["name"] for m in info["models"]]
     assert info["log_path"] == b.log_path
+    image = make_pixels(6, 5, 3, "uint8")
+    by_name = _call(b, image, options={"model": sr_model.stem})  # found in models_dir
+    assert by_name.shape == (20, 24, 3)
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32"])
