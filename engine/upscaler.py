@@ -112,7 +112,9 @@ class Upscaler:
         roi: the input rectangle to upscale; the result covers just that rectangle.
         tile: model window side in input pixels, "auto" (from the memory budget) or None (one
         window). progress: called after each tile with the output rectangle just finished.
-        cancel: a CancelToken checked between tiles. out: an array or memmap to write into.
+        cancel: a CancelToken, checked between tiles and watched during each model run.
+        out: an array or memmap to write into. After an out-of-memory retry with smaller tiles,
+        progress starts again from done=1 with the new total.
         """
         source = _Source(image)
         region = _check_roi(roi, source.size)
@@ -128,6 +130,7 @@ class Upscaler:
         if cancel is not None and cancel.cancelled:
             raise Cancelled("The upscale was cancelled before it started.")
         source.prepare()
+        failed_at: int | None = None  # window side that last ran out of memory
         while True:
             plan = plan_tiles(
                 region,
@@ -143,11 +146,13 @@ class Upscaler:
                 return result
             except OutOfMemoryError as exc:
                 window = (plan.tile // 2) // self.info.size_multiple * self.info.size_multiple
-                if window < max(MIN_OOM_TILE, self.info.size_multiple):
+                smallest = max(MIN_OOM_TILE, self.info.size_multiple)
+                if window < smallest or (failed_at is not None and plan.tile >= failed_at):
                     raise OutOfMemoryError(
                         f"Out of memory even with {plan.tile}px tiles; close other programs, "
                         "use a smaller region or the CPU device."
                     ) from exc
+                failed_at = plan.tile
 
     def _tile_size(self, tile: int | str | None, context: int) -> int | None:
         """The requested window side in input pixels, or None for a single window."""
@@ -157,8 +162,9 @@ class Upscaler:
             info = self.info
             bytes_per_pixel = 4 * (info.in_channels + info.out_channels * info.scale**2) * 8
             side = int(math.sqrt(self.memory_budget_mb * 2**20 / bytes_per_pixel))
-            cap = CPU_TILE if self._session.is_cpu else GPU_TILE
-            side = min(side, cap) // info.size_multiple * info.size_multiple
+            if info.tile_safe:  # models that are not get the biggest window the budget allows
+                side = min(side, CPU_TILE if self._session.is_cpu else GPU_TILE)
+            side = side // info.size_multiple * info.size_multiple
             return max(side, 2 * context + 16)
         if isinstance(tile, bool) or not isinstance(tile, int | np.integer) or tile < 0:
             raise InvalidOptionError(
@@ -188,7 +194,8 @@ class Upscaler:
                 raise Cancelled("The upscale was cancelled.")
             xs, ys = tile.xspan, tile.yspan
             acc = self._tile_output(tile, plan, source, cancel)
-            acc *= tile.weights()[:, :, None]
+            acc *= ys.weights()[:, None, None]  # separable: no tile-sized weight array
+            acc *= xs.weights()[None, :, None]
             f0, f1 = xs.final_start - xs.out_start, xs.final_end - xs.out_start
             if carry_x is not None and xs.ramp_in:
                 acc[:, : xs.ramp_in] += carry_x
@@ -311,9 +318,8 @@ class _Source:
         self.maxval = _MAXVAL.get(self.dtype)
         self.unit_range = True
         if self.maxval is None:
-            if not np.isfinite(pixels).all():
-                raise InvalidImageError("The image contains NaN or infinite values.")
-            self.unit_range = float(pixels.min()) >= 0.0 and float(pixels.max()) <= 1.0
+            low, high = _finite_range(pixels)
+            self.unit_range = low >= 0.0 and high <= 1.0
         self.pixels = pixels
         self.size = Size(pixels.shape[1], pixels.shape[0])
         self.colour_channels = 1 if self.channels <= 2 else 3
@@ -361,12 +367,26 @@ class _Source:
         if self.colour_channels == 1:
             colour = colour.mean(axis=2, keepdims=True)
         values = colour if self.alpha is None else np.concatenate([colour, block[..., 3:]], -1)
+        # In place where possible: block is a scratch buffer owned by the tile.
         if self.maxval is not None:
-            values = np.rint(np.clip(values, 0.0, 1.0) * self.maxval)
+            values = np.clip(values, 0.0, 1.0, out=values)
+            values = np.rint(np.multiply(values, self.maxval, out=values), out=values)
         elif self.unit_range:
-            values = np.clip(values, 0.0, 1.0)
+            values = np.clip(values, 0.0, 1.0, out=values)
         values = values.astype(self.dtype, copy=False)
         return values[..., 0] if self.ndim == 2 else values
+
+
+def _finite_range(pixels: np.ndarray) -> tuple[float, float]:
+    """(min, max) of a float image, row block by row block; InvalidImageError on NaN/Inf."""
+    low, high = math.inf, -math.inf
+    step = max(1, (1 << 22) // max(1, pixels.shape[1] * pixels.shape[2]))
+    for y in range(0, pixels.shape[0], step):
+        block = pixels[y : y + step]
+        if not np.isfinite(block).all():
+            raise InvalidImageError("The image contains NaN or infinite values.")
+        low, high = min(low, float(block.min())), max(high, float(block.max()))
+    return low, high
 
 
 def bleed_colour(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
