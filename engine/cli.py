@@ -510,13 +510,16 @@ def _upscale_streamed(
     with imageio.StreamedOutput(
         job.target, shape, pixels.dtype, loaded.meta, overwrite=args.overwrite
     ) as sink:
-        last = [time.monotonic()]
+        pixel_bytes = sink.array.itemsize * (1 if len(shape) == 2 else shape[2])
+        pending = [0]
 
         def progress(report: Progress) -> None:
             bar(report)
-            if time.monotonic() - last[0] > 0.5:  # keep finished tiles off the resident set
+            # Drop finished tiles from the resident set every 64 MB written: RSS stays bounded.
+            pending[0] += report.rect.area * pixel_bytes if report.rect else 0
+            if pending[0] >= 64 << 20:
                 sink.release()
-                last[0] = time.monotonic()
+                pending[0] = 0
 
         upscaler.upscale(pixels, progress=progress, out=sink.array, **options)
         sink.release()

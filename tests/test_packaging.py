@@ -1,0 +1,76 @@
+"""The wheel carries the engine, the CLI, the embedded models and the plug-in files."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Built from a copy so concurrent builds and the checkout's own build/ never interfere.
+_SKIP = shutil.ignore_patterns(
+    ".git", ".venv", "build", "dist", "*.egg-info", "runs", ".devdata", ".whl", ".gl",
+    "__pycache__", ".ruff_cache", ".pytest_cache", ".hypothesis", "demo-output", "tests",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """Build the wheel once (no isolation: uses this environment's setuptools) and list it."""
+    work = tmp_path_factory.mktemp("wheel")
+    source = work / "src"
+    shutil.copytree(ROOT, source, ignore=_SKIP)
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+    done = subprocess.run(
+        [*command, "-w", str(work / "dist"), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (wheel,) = (work / "dist").glob("pocketsr-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+        (work / "entry_points.txt").write_bytes(archive.read(entry_points))
+    return names
+
+
+def _expected(folder: str, pattern: str, package: str) -> set[str]:
+    base = ROOT / folder
+    return {f"{package}/{p.relative_to(base).as_posix()}" for p in base.glob(pattern)}
+
+
+def test_engine_modules_are_in_the_wheel(wheel_names: set[str]) -> None:
+    needed = _expected("engine", "*.py", "pocketsr/engine")
+    assert {"pocketsr/engine/cli.py", "pocketsr/engine/imageio.py"} <= needed
+    assert needed <= wheel_names, sorted(needed - wheel_names)
+    assert "pocketsr/__init__.py" in wheel_names
+
+
+def test_embedded_models_are_in_the_wheel(wheel_names: set[str]) -> None:
+    needed = _expected("engine", "weights/*.onnx", "pocketsr/engine")
+    needed |= _expected("engine", "weights/*.md", "pocketsr/engine")
+    assert needed <= wheel_names, sorted(needed - wheel_names)
+
+
+def test_plugin_files_are_in_the_wheel(wheel_names: set[str]) -> None:
+    plugin = ROOT / "plugin"
+    needed = {
+        f"pocketsr/plugin/{p.relative_to(plugin).as_posix()}"
+        for p in plugin.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    }
+    assert needed, "plugin/ is empty"
+    assert needed <= wheel_names, sorted(needed - wheel_names)
+
+
+def test_the_console_script_is_declared(
+    wheel_names: set[str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    (listing,) = tmp_path_factory.getbasetemp().glob("wheel*/entry_points.txt")
+    assert "pocketsr = pocketsr.engine.cli:main" in listing.read_text()
