@@ -151,6 +151,7 @@ class Worker:
         self._send_lock = threading.Lock()
         self._job_lock = threading.Lock()
         self._job_id: Any = None
+        self._tiles_done = 0  # of the running job, for the cancel log lines
         self._token: CancelToken | None = None
         self._queue: queue.Queue[Frame | None] = queue.Queue()
         self._upscalers: dict[tuple[Any, ...], Any] = {}
@@ -183,8 +184,10 @@ class Worker:
                     log.info("stdin closed: the host is gone or done")
                     break
                 if frame.type == protocol.CANCEL:
-                    log.info("cancel requested for job %s", frame.header.get("id"))
-                    self._cancel_current(frame.header.get("id"))
+                    job = frame.header.get("id")
+                    at = self._tiles_done
+                    self._cancel_current(job)
+                    log.info("cancel requested for job %s at tile %d", job, at)
                     continue
                 self._queue.put(frame)
         except protocol.ProtocolError as exc:
@@ -355,11 +358,12 @@ class Worker:
                     event["in_output"] = {"file": target, "width": out_width}
                 elif want_tiles and p.pixels is not None:
                     payload = np.ascontiguousarray(p.pixels)
+            self._tiles_done = p.done
             self.send(event, payload)
 
         token = CancelToken()
         with self._job_lock:
-            self._job_id, self._token = job_id, token
+            self._job_id, self._token, self._tiles_done = job_id, token, 0
         if self._host_gone:
             token.cancel()
         start = time.perf_counter()
@@ -392,7 +396,7 @@ class Worker:
     def _error_for(self, exc: BaseException, job_id: Any) -> dict[str, Any]:
         """An error frame for an exception: engine errors keep their code and sentence."""
         if isinstance(exc, errors.Cancelled):
-            log.info("job %s cancelled", job_id)
+            log.info("job %s cancelled at tile %d", job_id, self._tiles_done)
             return protocol.error_header(exc.code, str(exc) or "Cancelled.", job_id)
         if isinstance(exc, errors.PocketSRError):
             log.warning("job %s failed: %s: %s", job_id, exc.code, exc)

@@ -37,6 +37,13 @@ def make_pixels(width: int, height: int, channels: int, dtype: str, seed: int = 
     return rng.random(shape, dtype=np.float32).astype(dtype)
 
 
+def cancel_tiles(log_lines: list[str]) -> tuple[int, int]:
+    """(tiles done when the worker got the last cancel, tiles done when it stopped), from a log."""
+    asked = [int(x.rsplit(" ", 1)[1]) for x in log_lines if "cancel requested for job" in x]
+    stopped = [int(x.rsplit(" ", 1)[1]) for x in log_lines if "cancelled at tile" in x]
+    return asked[-1], stopped[-1]
+
+
 def proc_state(pid: int) -> str | None:
     """The process state letter from /proc (R, S, Z...), or None when it is gone."""
     try:
