@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -40,3 +43,12 @@ def test_out_of_memory_messages_are_recognised():
     assert is_out_of_memory(RuntimeError("Failed to allocate memory for requested buffer"))
     assert is_out_of_memory(RuntimeError("CUDA failure 2: out of memory"))
     assert not is_out_of_memory(RuntimeError("Invalid rank for input"))
+
+
+def test_the_engine_never_imports_torch_or_qt():
+    code = (
+        "import sys, pocketsr.engine; "
+        "bad = [m for m in ('torch', 'PySide6', 'PyQt5', 'PyQt6') if m in sys.modules]; "
+        "sys.exit(f'imported {bad}' if bad else 0)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -355,3 +355,14 @@ def test_cancel_interrupts_a_running_tile(tmp_path):
     assert "raised" in outcome
     assert outcome["raised"] - asked < max(0.5 * full, 0.1)
     assert up.upscale(image[:32, :32]).shape == (128, 128, 3)
+
+
+def test_out_of_memory_stops_when_tiles_cannot_shrink(tmp_path, photo):
+    # A wide receptive field makes the smallest usable window large: halving stalls there.
+    path = make_sr_model(tmp_path / "wide.onnx", 2, receptive_field=200)
+    up = Upscaler(path, device="cpu", threads=1)
+    fake = OutOfMemoryOrt(up._session._ort, max_pixels=10)
+    up._session._ort = fake
+    with pytest.raises(OutOfMemoryError):
+        up.upscale(photo[:40, :40], tile=1024)
+    assert len(fake.sizes) <= 3
