@@ -276,9 +276,11 @@ class Upscaler:
 
 def _looks_broken(result: np.ndarray, batch: np.ndarray) -> bool:
     """NaN/Inf anywhere, or an all-black tile from an input that is clearly not black."""
-    if not np.isfinite(result).all():
+    # min/max propagate NaN and show Inf, without a tile-sized boolean temporary.
+    low, high = float(result.min()), float(result.max())
+    if not (math.isfinite(low) and math.isfinite(high)):
         return True
-    return float(np.abs(result).max()) < 1e-6 and float(batch.max()) > 4 / 255
+    return max(-low, high) < 1e-6 and float(batch.max()) > 4 / 255
 
 
 def _resize(plane: np.ndarray, box: tuple[float, ...], width: int, height: int) -> np.ndarray:
