@@ -1,0 +1,109 @@
+"""Network and training configurations, read from the TOML files in model/configs/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+CONFIG_DIR = Path(__file__).with_name("configs")
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """The shape of a PocketSR network (LiteED widths, UNet widths, one-step timestep)."""
+
+    name: str = "pocketsr-nano"
+    scale: int = 4
+    latent_channels: int = 4
+    # LiteED encoder widths at LR and LR/2 (the latent grid, = HR/8 for x4).
+    enc_channels: tuple[int, int] = (24, 32)
+    # LiteED decoder widths at LR/2 and LR resolution.
+    dec_channels: tuple[int, int] = (48, 32)
+    dec_blocks: int = 2
+    # UNet widths per level (level 0 runs on the latent grid) and residual blocks per level.
+    unet_channels: tuple[int, ...] = (32, 64)
+    unet_blocks: int = 1
+    attention_levels: tuple[int, ...] = (1,)
+    groups: int = 8
+    # Hidden width multiplier of the light (annealed-into) blocks.
+    light_expand: float = 1.0
+    # Multi-scale fusion of encoder features into the decoder.
+    fusion: bool = True
+    # "lr_half": encode LR straight onto the HR/8 grid; "upsample": bicubic x4 first, then
+    # encode HR -> HR/8 with a deeper encoder (the OSEDiff way; the ablation).
+    latent_grid: str = "lr_half"
+    # One-step diffusion: the fixed timestep and the schedule it is read from.
+    timestep: int = 999
+    beta_start: float = 0.00085
+    beta_end: float = 0.012
+    num_train_timesteps: int = 1000
+
+    @property
+    def size_multiple(self) -> int:
+        """LR sizes must be multiples of this (latent grid LR/2, one more UNet level per x2)."""
+        levels = len(self.unet_channels) - 1
+        return 2 * (2**levels) if self.latent_grid == "lr_half" else 2**levels
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """One training stage's hyper-parameters."""
+
+    steps: int = 1000
+    batch: int = 16
+    hr_crop: int = 128
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.9, 0.99)
+    ema: float = 0.999
+    # Loss weights (unused ones stay 0).
+    l1: float = 1.0
+    latent: float = 0.0
+    feature: float = 0.0
+    distill: float = 0.0
+    gan: float = 0.0
+    # Annealing (stage "prune"): heavy -> light mixing reaches 1 at this fraction of the steps.
+    anneal_end: float = 0.6
+    log_every: int = 50
+    ckpt_every: int = 200
+
+
+@dataclass(frozen=True)
+class RecipeConfig:
+    """A whole recipe: the network, the data and every stage."""
+
+    net: NetConfig = field(default_factory=NetConfig)
+    stages: dict[str, StageConfig] = field(default_factory=dict)
+    seed: int = 0
+    pool_size: int = 2000
+    pool_refresh: int = 0
+
+
+def _coerce(cls: type, data: dict[str, Any]) -> Any:
+    """Build a dataclass from a TOML table, turning lists into tuples and rejecting typos."""
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(data) - set(known)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return cls(**values)
+
+
+def load_recipe(name_or_path: str | Path, **net_overrides: Any) -> RecipeConfig:
+    """Load a recipe TOML by name (model/configs/NAME.toml) or path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = CONFIG_DIR / f"{name_or_path}.toml"
+    data = tomllib.loads(path.read_text())
+    net = _coerce(NetConfig, data.get("net", {}))
+    if net_overrides:
+        net = replace(net, **net_overrides)
+    defaults = data.get("stage_defaults", {})
+    stages = {
+        name: _coerce(StageConfig, {**defaults, **table})
+        for name, table in data.get("stages", {}).items()
+    }
+    extra = {k: v for k, v in data.items() if k not in ("net", "stages", "stage_defaults")}
+    return RecipeConfig(net=net, stages=stages, **extra)

@@ -1,0 +1,66 @@
+"""Training losses: pixel, feature (perceptual, in LiteED's feature space), distillation, GAN."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def feature_loss(encoder: nn.Module, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    """L1 between the frozen autoencoder-encoder's features of SR and HR at two scales.
+
+    No ImageNet VGG can be had here, so the perceptual term uses the LiteED encoder trained in
+    stage 1 as its feature extractor.
+    """
+    fs, fh = encoder(sr), encoder(hr)
+    return F.l1_loss(fs.fine, fh.fine) + F.l1_loss(fs.mid, fh.mid)
+
+
+class FeatureTap:
+    """Records the outputs of chosen submodules during a forward pass (for distillation)."""
+
+    def __init__(self, modules: list[nn.Module]) -> None:
+        self.outputs: list[torch.Tensor] = []
+        self._hooks = [m.register_forward_hook(self._record) for m in modules]
+
+    def _record(self, _module: nn.Module, _inp: object, out: torch.Tensor) -> None:
+        self.outputs.append(out)
+
+    def take(self) -> list[torch.Tensor]:
+        """The recorded outputs since the last call, in call order."""
+        out, self.outputs = self.outputs, []
+        return out
+
+    def close(self) -> None:
+        """Remove the hooks."""
+        for h in self._hooks:
+            h.remove()
+
+
+def distill_taps(unet: nn.Module) -> list[nn.Module]:
+    """The UNet depths whose features the student must match: every down, mid and up stage."""
+    return [*unet.down, unet.mid, *unet.up]
+
+
+def distill_loss(student: list[torch.Tensor], teacher: list[torch.Tensor]) -> torch.Tensor:
+    """Multi-layer feature distillation: mean L1 over the tapped depths, each normalised."""
+    if len(student) != len(teacher):
+        raise ValueError(f"tapped {len(student)} student vs {len(teacher)} teacher features")
+    terms = [
+        F.l1_loss(s, t.detach()) / (t.detach().abs().mean() + 1e-3)
+        for s, t in zip(student, teacher, strict=True)
+    ]
+    return torch.stack(terms).mean()
+
+
+def gan_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss on per-pixel discriminator logits."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def gan_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Discriminator loss: real -> 1, fake -> 0, per pixel."""
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return real + fake

@@ -1,0 +1,124 @@
+"""PocketSR: LiteED encoder -> one UNet pass at a fixed timestep (x0 from eps) -> LiteED decoder."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .blocks import Annealed, HeavyAttention, HeavyResBlock, LightAttention, LightResBlock
+from .config import NetConfig
+from .liteed import Decoder, HREncoder, LREncoder, upsample_base
+from .unet import UNet
+
+
+def alpha_bar(cfg: NetConfig) -> float:
+    """Cumulative signal fraction at the fixed timestep (Stable Diffusion's scaled-linear betas)."""
+    betas = torch.linspace(
+        cfg.beta_start**0.5, cfg.beta_end**0.5, cfg.num_train_timesteps, dtype=torch.float64
+    ).square()
+    return float(torch.cumprod(1 - betas, 0)[cfg.timestep])
+
+
+class PocketSR(nn.Module):
+    """The one-step super-resolution network; input LR RGB 0..1, output xscale RGB (unclamped)."""
+
+    def __init__(self, cfg: NetConfig, heavy: bool = True) -> None:
+        super().__init__()
+        self.cfg = cfg
+        if cfg.latent_grid == "lr_half":
+            self.encoder: nn.Module = LREncoder(cfg.enc_channels, cfg.latent_channels)
+        elif cfg.latent_grid == "upsample":
+            self.encoder = HREncoder(cfg.enc_channels, cfg.latent_channels, cfg.scale)
+        else:
+            raise ValueError(f"unknown latent_grid {cfg.latent_grid!r}")
+        self.unet = UNet(cfg, heavy=heavy)
+        self.decoder = Decoder(
+            cfg.latent_channels,
+            cfg.dec_channels,
+            cfg.enc_channels,
+            cfg.scale,
+            cfg.dec_blocks,
+            cfg.fusion,
+        )
+        abar = alpha_bar(cfg)
+        self.register_buffer("inv_sqrt_abar", torch.tensor(1 / math.sqrt(abar)))
+        self.register_buffer("sqrt_one_minus_abar", torch.tensor(math.sqrt(1 - abar)))
+
+    def encode(self, lr: torch.Tensor):
+        """LR image -> encoder features (the latent z_t among them)."""
+        x = lr
+        if self.cfg.latent_grid == "upsample":
+            x = F.interpolate(lr, scale_factor=self.cfg.scale, mode="bicubic", align_corners=False)
+        return self.encoder(x)
+
+    def denoise(self, z: torch.Tensor) -> torch.Tensor:
+        """One step: predict the noise and recover the clean latent x0."""
+        eps = self.unet(z)
+        return (z - self.sqrt_one_minus_abar * eps) * self.inv_sqrt_abar
+
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        """Super-resolve a batch of LR images."""
+        feats = self.encode(lr)
+        z0 = self.denoise(feats.latent)
+        return self.decoder(z0, feats, upsample_base(lr, self.cfg.scale))
+
+    def annealed(self) -> list[Annealed]:
+        """Every heavy/light pair in the network."""
+        return self.unet.annealed()
+
+
+def attach_light(model: PocketSR) -> None:
+    """Give every heavy module a fresh light counterpart (student = teacher + light)."""
+    cfg = model.cfg
+    for pair in model.annealed():
+        if pair.light is not None:
+            continue
+        heavy = pair.heavy
+        if isinstance(heavy, HeavyResBlock):
+            channels = heavy.body[2].in_channels
+            pair.light = LightResBlock(channels, cfg.light_expand)
+        elif isinstance(heavy, HeavyAttention):
+            pair.light = LightAttention(heavy.proj.in_channels)
+        else:
+            raise TypeError(f"no light counterpart known for {type(heavy).__name__}")
+        pair.light.to(pair.alpha.device)
+        pair.set_alpha(0.0)
+
+
+def prune_heavy(model: PocketSR) -> None:
+    """Drop every heavy module: the network becomes local and tile-safe."""
+    for pair in model.annealed():
+        pair.prune()
+
+
+def is_tile_safe(model: nn.Module) -> bool:
+    """True when no module computes statistics or attention over the spatial dimensions."""
+    spatial = (nn.GroupNorm, nn.BatchNorm2d, nn.InstanceNorm2d, nn.LayerNorm, HeavyAttention)
+    spatial += (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+    return not any(isinstance(m, spatial) for m in model.modules())
+
+
+class AutoEncoder(nn.Module):
+    """Stage 1: LiteED as an autoencoder of HR crops (HR -> HR/8 latent -> HR)."""
+
+    def __init__(self, cfg: NetConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = HREncoder(cfg.enc_channels, cfg.latent_channels, cfg.scale)
+        self.decoder = Decoder(
+            cfg.latent_channels,
+            cfg.dec_channels,
+            cfg.enc_channels,
+            cfg.scale,
+            cfg.dec_blocks,
+            cfg.fusion,
+        )
+
+    def forward(self, hr: torch.Tensor) -> torch.Tensor:
+        """Reconstruct HR on top of the upsampled clean LR (as the SR decoder will)."""
+        feats = self.encoder(hr)
+        lr = F.interpolate(hr, scale_factor=1 / self.cfg.scale, mode="area")
+        return self.decoder(feats.latent, feats, upsample_base(lr, self.cfg.scale))
