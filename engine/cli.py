@@ -58,14 +58,6 @@ EXTERNAL_COMMANDS: dict[str, ExternalCommand] = {
     "worker": ExternalCommand(
         "pocketsr.engine.worker", "main", "serve the GIMP/Krita bridge on stdin/stdout"
     ),
-    "doctor": ExternalCommand("pocketsr.engine.doctor", "main", "check this installation"),
-    "install": ExternalCommand(
-        "pocketsr.installers.cli", "install_main", "install the GIMP/Krita plug-ins"
-    ),
-    "uninstall": ExternalCommand(
-        "pocketsr.installers.cli", "uninstall_main", "remove the GIMP/Krita plug-ins"
-    ),
-    "eval": ExternalCommand("pocketsr.model.eval", "main", "measure a model's quality"),
 }
 
 

@@ -12,7 +12,14 @@ set -euo pipefail
 DEST=${1:-${POCKETSR_PY27_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pocketsr-test/py27}}
 WRAPPER="$DEST/python2.7"
 PACKAGES="python2.7-minimal libpython2.7-minimal libpython2.7-stdlib python2.7"
-MIRROR=${POCKETSR_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The mirror this machine's own apt uses (first "URIs:" or "deb" line naming a .../debian root).
+machine_mirror() {
+    { grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
+      grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{for(i=2;i<=NF;i++) if ($i ~ /^https?:/) print $i}'
+    } | grep -E '/debian/?$' | head -n 1 || true
+}
+MIRROR=${POCKETSR_DEBIAN_MIRROR:-$(machine_mirror)}
+[ -n "$MIRROR" ] || { echo "get_python27: no Debian mirror found in apt's sources; set POCKETSR_DEBIAN_MIRROR" >&2; exit 3; }
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 if [ -x "$WRAPPER" ] && "$WRAPPER" -c 'import json, struct, subprocess, threading, mmap' 2>/dev/null; then
