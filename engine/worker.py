@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+
+from pocketsr import __version__
 from pocketsr.engine import errors, protocol
 from pocketsr.engine.protocol import Frame
 from pocketsr.engine.types import CancelToken, Progress, Rect, Size
-
-from pocketsr import __version__
 
 log = logging.getLogger("pocketsr.worker")
 

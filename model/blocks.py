@@ -114,5 +114,6 @@ class Annealed(nn.Module):
         if self.light is None:
             return self.heavy(x)
         a = self.alpha
-        # Residual blocks: mix the updates so a = 0 / 1 reproduce either side exactly.
-        return x + (1 - a) * (self.heavy(x) - x) + a * (self.light(x) - x)
+        # (1 - a) * h + a * l: a = 0 / 1 reproduce either side bit for bit (the old residual
+        # form x + (1 - a)(h - x) + a(l - x) is equal in exact arithmetic but rounds).
+        return (1 - a) * self.heavy(x) + a * self.light(x)

@@ -43,9 +43,12 @@ class NetConfig:
 
     @property
     def size_multiple(self) -> int:
-        """LR sizes must be multiples of this (latent grid LR/2, one more UNet level per x2)."""
+        """LR sizes must be multiples of this (latent grid LR/2, one more UNet level per x2).
+
+        Both latent grids land on HR/8 = LR/2: "upsample" encodes the x4 image down by 8.
+        """
         levels = len(self.unet_channels) - 1
-        return 2 * (2**levels) if self.latent_grid == "lr_half" else 2**levels
+        return 2 * (2**levels)
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,13 @@ from .unet import UNet
 
 def alpha_bar(cfg: NetConfig) -> float:
     """Cumulative signal fraction at the fixed timestep (Stable Diffusion's scaled-linear betas)."""
+    # On the CPU explicitly: under a `torch.device("meta")` context the float() would fail.
     betas = torch.linspace(
-        cfg.beta_start**0.5, cfg.beta_end**0.5, cfg.num_train_timesteps, dtype=torch.float64
+        cfg.beta_start**0.5,
+        cfg.beta_end**0.5,
+        cfg.num_train_timesteps,
+        dtype=torch.float64,
+        device="cpu",
     ).square()
     return float(torch.cumprod(1 - betas, 0)[cfg.timestep])
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from bridge_testutil import GET_PY27, load_onnx_models, zombie_children
+
 from pocketsr.plugin import bridge as bridge_mod
 
 

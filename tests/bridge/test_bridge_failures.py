@@ -8,6 +8,7 @@ import time
 
 import pytest
 from bridge_testutil import fake_python, python_script_as_interpreter, wait_gone
+
 from pocketsr.engine import protocol
 from pocketsr.plugin import bridge
 

@@ -21,6 +21,7 @@ from bridge_testutil import (
     rss_kib,
     wait_gone,
 )
+
 from pocketsr.plugin import bridge
 
 

@@ -7,6 +7,7 @@ import os
 import threading
 
 import pytest
+
 from pocketsr.engine import protocol
 from pocketsr.plugin import bridge
 

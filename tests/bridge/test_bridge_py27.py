@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from bridge_testutil import BRIDGE_FILE, cancel_tiles, fake_python, load_onnx_models, make_pixels
-from pocketsr.engine import Upscaler
 
 import pocketsr
+from pocketsr.engine import Upscaler
 
 DRIVER = Path(__file__).with_name("py27_driver.py")
 

@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 from bridge_testutil import make_pixels
-from pocketsr.engine import Upscaler
-from pocketsr.plugin import bridge
 
 import pocketsr
+from pocketsr.engine import Upscaler
+from pocketsr.plugin import bridge
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import ImageCms
+
 from pocketsr.engine import cli, upscaler
 from pocketsr.engine.imageio import ImageMeta, read_image, write_image
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from pocketsr.engine import InvalidImageError, InvalidOptionError, Rect, Size, Upscaler
 
 GOOD = np.full((12, 10, 3), 0.5, np.float32)

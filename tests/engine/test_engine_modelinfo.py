@@ -10,6 +10,7 @@ from onnx_models import (
     make_sr_model,
     make_two_input_model,
 )
+
 from pocketsr.engine import ModelError, load_model_info
 
 

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import onnxruntime as ort
 import pytest
+
 from pocketsr.engine import InvalidOptionError, ModelError
 from pocketsr.engine.session import (
     ModelSession,

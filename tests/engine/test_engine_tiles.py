@@ -7,6 +7,7 @@ import math
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from pocketsr.engine.tiles import minimum_tile, plan_tiles, ramp_weights, reflect_indices, round_up
 from pocketsr.engine.types import Rect, Size
 

@@ -11,6 +11,7 @@ import onnxruntime as ort
 import pytest
 from onnx_models import make_sr_model
 from PIL import Image
+
 from pocketsr.engine import (
     Cancelled,
     CancelToken,

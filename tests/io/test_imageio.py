@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tifffile
 from PIL import Image, ImageCms
+
 from pocketsr.engine import imageio, pngcodec
 from pocketsr.engine.errors import Cancelled, ImageFileError, InvalidImageError
 from pocketsr.engine.imageio import ImageMeta, StreamedOutput, read_image, write_image
