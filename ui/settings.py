@@ -1,0 +1,120 @@
+"""The viewer's remembered settings (QSettings): model, scale, tile, device, files, window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from pocketsr.engine import DEFAULT_MODEL
+
+ORGANISATION = "PocketSR"
+APPLICATION = "Viewer"
+MAX_RECENT = 10
+
+
+@dataclass
+class UpscaleOptions:
+    """What an upscale needs besides the image: model, scale or target size, tile, device."""
+
+    model: str = DEFAULT_MODEL  # an embedded model name or a path to a user .onnx file
+    scale: float = 0.0  # 0: the model's native factor
+    width: int = 0  # a target size instead of scale when width or height is set
+    height: int = 0
+    tile: int = 0  # 0: automatic
+    device: str = "auto"
+    user_models: list[str] = field(default_factory=list)
+
+    def engine_kwargs(self) -> dict[str, object]:
+        """Keyword arguments for Upscaler.upscale (scale/size and tile)."""
+        kwargs: dict[str, object] = {"tile": self.tile or "auto"}
+        if self.width or self.height:
+            kwargs["size"] = (self.width, self.height)
+        elif self.scale:
+            kwargs["scale"] = self.scale
+        return kwargs
+
+
+class Settings:
+    """Typed access to the viewer's QSettings store."""
+
+    def __init__(self, store: QSettings | None = None) -> None:
+        self.store = store or QSettings(ORGANISATION, APPLICATION)
+
+    def options(self) -> UpscaleOptions:
+        """The remembered upscale options (defaults where nothing was saved)."""
+        s = self.store
+        default = UpscaleOptions()
+        return UpscaleOptions(
+            model=str(s.value("upscale/model", default.model)),
+            scale=float(s.value("upscale/scale", default.scale)),
+            width=int(s.value("upscale/width", 0)),
+            height=int(s.value("upscale/height", 0)),
+            tile=int(s.value("upscale/tile", 0)),
+            device=str(s.value("upscale/device", default.device)),
+            user_models=_strings(s.value("upscale/user_models", [])),
+        )
+
+    def set_options(self, options: UpscaleOptions) -> None:
+        """Remember upscale options."""
+        s = self.store
+        s.setValue("upscale/model", options.model)
+        s.setValue("upscale/scale", options.scale)
+        s.setValue("upscale/width", options.width)
+        s.setValue("upscale/height", options.height)
+        s.setValue("upscale/tile", options.tile)
+        s.setValue("upscale/device", options.device)
+        s.setValue("upscale/user_models", list(options.user_models))
+
+    def recent_files(self) -> list[str]:
+        """Recently opened files, newest first."""
+        return _strings(self.store.value("files/recent", []))
+
+    def add_recent(self, path: str) -> list[str]:
+        """Put a path at the top of the recent files; returns the new list."""
+        recent = [path] + [p for p in self.recent_files() if p != path]
+        recent = recent[:MAX_RECENT]
+        self.store.setValue("files/recent", recent)
+        return recent
+
+    def clear_recent(self) -> None:
+        """Forget the recent files."""
+        self.store.setValue("files/recent", [])
+
+    def output_folder(self) -> str:
+        """The batch queue's output folder ('' when none was chosen)."""
+        return str(self.store.value("files/output_folder", ""))
+
+    def set_output_folder(self, folder: str) -> None:
+        """Remember the batch queue's output folder."""
+        self.store.setValue("files/output_folder", folder)
+
+    def last_folder(self) -> str:
+        """The folder of the last open or save dialog."""
+        return str(self.store.value("files/last_folder", ""))
+
+    def set_last_folder(self, folder: str) -> None:
+        """Remember the folder of the last open or save dialog."""
+        self.store.setValue("files/last_folder", folder)
+
+    def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
+        """(geometry, dock/toolbar state) saved by the main window, or None each."""
+        return self.store.value("window/geometry"), self.store.value("window/state")
+
+    def set_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
+        """Remember the main window's geometry and dock/toolbar state."""
+        self.store.setValue("window/geometry", geometry)
+        self.store.setValue("window/state", state)
+
+    def sync(self) -> None:
+        """Write pending changes to disk."""
+        self.store.sync()
+
+
+def _strings(value: object) -> list[str]:
+    """QSettings hands back a str, a list or None for a saved list: always a list of str."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]  # type: ignore[union-attr]
