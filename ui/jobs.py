@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from pocketsr.engine.imageio import (
 
 from .convert import to_qimage
 from .settings import UpscaleOptions
+
+WORKER_NICE = 5  # how much lower the worker thread's scheduling priority is (Linux)
 
 # A task runs on the worker thread: it gets a progress callback and the job's cancel token.
 Task = Callable[[Callable[[Progress], None], CancelToken], Any]
@@ -65,8 +68,20 @@ class _Worker(QObject):
     failed = Signal(int, str)
     cancelled = Signal(int)
 
+    _niced = False
+
+    def _lower_priority(self) -> None:
+        """Let the interface thread win the CPU over engine work (Linux: per-thread nice)."""
+        if self._niced:
+            return
+        self._niced = True
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+
     @Slot(int, object, object)
     def run(self, job: int, task: Task, cancel: CancelToken) -> None:
+        self._lower_priority()
+
         def report(progress: Progress) -> None:
             pixels = progress.pixels
             copy = np.array(pixels, copy=True) if isinstance(pixels, np.ndarray) else pixels
