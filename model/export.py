@@ -32,9 +32,15 @@ class ClampedOutput(nn.Module):
         return self.net(x).clamp(0, 1)
 
 
-def load_checkpoint_model(path: Path) -> tuple[PocketSR, dict]:
+def load_checkpoint_model(path: Path) -> tuple[nn.Module, dict]:
     """The EMA network of a checkpoint (structure read from the checkpoint itself)."""
     ck = torch.load(path, map_location="cpu", weights_only=False)
+    if ck["stage"] == "plain":
+        from .baseline import PlainSR
+
+        plain = PlainSR()
+        plain.load_state_dict(ck["ema"])
+        return plain.eval(), ck
     net_cfg = NetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in ck["net"].items()})
     model = PocketSR(net_cfg, heavy=True)
     if ck.get("pruned") or ck["stage"] == "gan":
@@ -131,13 +137,14 @@ def main(argv: list[str] | None = None) -> int:
             "warning: this network is not tile-safe (GroupNorm/attention remain)", file=sys.stderr
         )
     rf, rf_full = receptive_field(model)
-    cfg = model.cfg
+    is_pocketsr = isinstance(model, PocketSR)
+    default_name = model.cfg.name if is_pocketsr else "plain-baseline"
     meta = {
-        "name": args.name or cfg.name,
-        "scale": cfg.scale,
+        "name": args.name or default_name,
+        "scale": model.cfg.scale if is_pocketsr else model.scale,
         "in_channels": 3,
         "out_channels": 3,
-        "size_multiple": cfg.size_multiple,
+        "size_multiple": model.cfg.size_multiple if is_pocketsr else 1,
         "receptive_field": rf,
         "receptive_field_full": rf_full,
         "version": args.version,
