@@ -4,7 +4,8 @@
     torchrun --nproc_per_node 2 -m pocketsr.model.train --recipe nano --stage teacher ...
 
 Stages: ae (LiteED autoencoder) -> teacher (heavy one-step model) -> prune (online annealing
-into light modules + multi-layer feature distillation) -> gan (adversarial fine-tune).
+into light modules + multi-layer feature distillation) -> refine (the pruned student fine-tuned
+on pixels alone: the fidelity weights) -> gan (adversarial fine-tune: the detail weights).
 `plain` trains the equal-cost residual conv baseline. `all` runs ae..gan in order.
 """
 
@@ -33,7 +34,7 @@ from .data import PairBatch, load_photos, make_pool
 from .discriminator import UNetDiscriminator
 from .network import AutoEncoder, PocketSR, attach_light, prune_heavy
 
-STAGES = ("ae", "teacher", "prune", "gan")
+STAGES = ("ae", "teacher", "prune", "refine", "gan")
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,13 @@ class Pool:
         seed = (self.recipe.seed * 1000 + self.generation) * 64 + self.dist.rank
         size = self.args.pool_size or self.recipe.pool_size
         batch: PairBatch = make_pool(
-            self.photos, size, self.stage.hr_crop, seed, self.recipe.net.scale, self.args.workers
+            self.photos,
+            size,
+            self.stage.hr_crop,
+            seed,
+            self.recipe.net.scale,
+            self.args.workers,
+            self.stage.clean_fraction,
         )
         to = self.dist.device
         self.lr = torch.from_numpy(batch.lr).permute(0, 3, 1, 2).contiguous().to(to)
@@ -183,7 +190,7 @@ def build_model(stage: str, net: NetConfig, ckpt: dict | None) -> nn.Module:
         return PocketSR(net, heavy=True)
     if stage == "prune":
         return build_student(net, pruned=bool(ckpt and ckpt.get("pruned")))
-    if stage == "gan":
+    if stage in ("refine", "gan"):
         return build_student(net, pruned=True)
     if stage == "plain":
         return PlainSR()
@@ -194,7 +201,7 @@ def init_from_previous(stage: str, model: nn.Module, out: Path, dev: torch.devic
     """Initialise a stage from the stages before it; returns the frozen helpers it needs."""
     helpers: dict = {}
     ae = load_final(out, "ae", dev)
-    if ae is not None and stage in ("teacher", "prune", "gan"):
+    if ae is not None and stage in ("teacher", "prune", "refine", "gan"):
         auto = AutoEncoder(model.cfg).to(dev)
         auto.load_state_dict(ae["ema"])
         helpers["hr_encoder"] = auto.encoder.eval().requires_grad_(False)
@@ -213,11 +220,13 @@ def init_from_previous(stage: str, model: nn.Module, out: Path, dev: torch.devic
         missing, unexpected = model.load_state_dict(teacher_ck["ema"], strict=False)
         if unexpected or any(".heavy." in k for k in missing):
             raise RuntimeError(f"teacher -> student mismatch: {missing[:3]} {unexpected[:3]}")
-    if stage == "gan":
-        prune_ck = load_final(out, "prune", dev)
-        if prune_ck is None:
-            raise SystemExit("the gan stage needs prune_final.pt: run --stage prune first")
-        model.load_state_dict(prune_ck["ema"])
+    if stage in ("refine", "gan"):
+        # Each starts from the latest finished student: refine from prune, gan from refine.
+        order = ("refine", "prune") if stage == "gan" else ("prune",)
+        start = next((ck for s in order if (ck := load_final(out, s, dev)) is not None), None)
+        if start is None:
+            raise SystemExit(f"the {stage} stage needs a finished {order[-1]} stage first")
+        model.load_state_dict(start["ema"])
     return helpers
 
 
@@ -504,7 +513,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     recipe = load_recipe(args.recipe, **_net_overrides(args.net))
     dist = setup_dist(args.device)
-    torch.manual_seed(recipe.seed + dist.rank)
+    # The same init on every rank: DDP broadcasts rank 0's model, but the EMA copy is older.
+    torch.manual_seed(recipe.seed)
     np.random.seed(recipe.seed + dist.rank)
     photos = load_photos([Path(d) for d in args.data], use_skimage=not args.no_skimage)
     stages = STAGES if args.stage == "all" else (args.stage,)
