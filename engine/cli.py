@@ -58,6 +58,15 @@ EXTERNAL_COMMANDS: dict[str, ExternalCommand] = {
     "worker": ExternalCommand(
         "pocketsr.engine.worker", "main", "serve the GIMP/Krita bridge on stdin/stdout"
     ),
+    "install": ExternalCommand(
+        "pocketsr.installers.cli", "install_main", "install the GIMP/Krita plug-ins and engine"
+    ),
+    "uninstall": ExternalCommand(
+        "pocketsr.installers.cli", "uninstall_main", "remove what `pocketsr install` added"
+    ),
+    "doctor": ExternalCommand(
+        "pocketsr.installers.cli", "doctor_main", "check the plug-ins, engine and hosts"
+    ),
 }
 
 
