@@ -125,7 +125,7 @@ def disable(data: bytes, key: bytes, previous: bytes | None, added_section: bool
     del lines[index]
     span = (span[0], span[1] - 1)
     if added_section and not any(lines[i].strip() for i in range(span[0] + 1, span[1])):
-        del lines[span[0] : span[1]]
+        del lines[span[0]]  # the header we added; blank lines after it were not ours
         if span[0] > 0 and not lines[span[0] - 1].strip():
             del lines[span[0] - 1]
     return b"".join(lines)
