@@ -1,0 +1,501 @@
+"""The Krita plug-in in real Krita: 5.1.5 (Debian 12, on this machine) and 5.2.9 (trixie chroot).
+
+The plug-in is installed into a throwaway HOME/XDG tree with the installer's layout (or the
+same copy rule when the installer is not there yet), enabled in kritarc, and driven through
+its own `api.upscale` by tests/hosts/krita_driver.py under `kritarunner` (offscreen). One
+Krita run per host does every case; the tests then compare what Krita holds with the
+engine's result on the same pixels, computed here in-process.
+
+Tolerance: integer depths must match the engine exactly (measured: 0), floats within
+1e-3 (F16) and 1e-6 (F32) absolute (measured: 0), apart from the mask multiplication's
+rounding of alpha (≤ 1 LSB / 1e-3).
+
+Pixel layout facts used independently of the plug-in (../shared/notes/HOSTS.md): U8 and U16
+RGBA are B,G,R,A in memory; F16 and F32 are R,G,B,A; GRAYA is gray, alpha.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGIN = ROOT / "plugin"
+KRITA_SRC = PLUGIN / "krita" / "pocketsr_upscale"
+CHROOT = ROOT / "tests" / "tools" / "host_chroot.sh"
+DRIVER_DIR = Path(__file__).resolve().parent
+ENGINE_PYTHON = str(ROOT / ".venv" / "bin" / "python")
+if not Path(ENGINE_PYTHON).exists():
+    ENGINE_PYTHON = sys.executable
+
+DTYPES = {"U8": np.uint8, "U16": np.uint16, "F16": np.float16, "F32": np.float32}
+TOLERANCE = {"U8": 0, "U16": 0, "F16": 1e-3, "F32": 1e-6}
+ALPHA_TOLERANCE = {"U8": 1, "U16": 1, "F16": 1e-3, "F32": 1e-6}
+WIDTH, HEIGHT = 200, 90
+
+
+def _load(name: str) -> Any:
+    """A plug-in module that needs neither Krita nor Qt, loaded from the source tree."""
+    spec = importlib.util.spec_from_file_location(f"_krita_{name}", KRITA_SRC / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+pixels = _load("pixels")
+geometry = _load("geometry")
+
+
+# --- the plug-in's pure parts (no Krita needed) -------------------------------------------
+@pytest.mark.parametrize("depth", ["U8", "U16", "F16", "F32"])
+def test_byte_order_round_trip(depth: str) -> None:
+    """U8/U16 swap red and blue both ways; floats pass through; the round trip is exact."""
+    rgba = _image(16, 8, depth, seed=3)
+    krita = _to_krita(rgba, "RGBA")
+    engine = pixels.to_engine(krita.tobytes(), "RGBA", depth)
+    assert engine == rgba.tobytes()
+    assert pixels.from_engine(engine, "RGBA", depth) == krita.tobytes()
+
+
+def test_unsupported_models_are_refused_with_advice() -> None:
+    """CMYK and Lab are refused with a sentence telling how to convert."""
+    for model in ("CMYKA", "LABA", "XYZA"):
+        with pytest.raises(pixels.UnsupportedPixels, match="Convert Image Color Space"):
+            pixels.check_format(model, "U8")
+    assert pixels.check_format("GRAYA", "F16") == (2, "float16")
+
+
+@pytest.mark.parametrize("depth", ["U8", "U16", "F16", "F32"])
+def test_apply_mask_scales_alpha_only(depth: str) -> None:
+    """The mask multiplies alpha (rounded), colour stays, 255 keeps the pixels unchanged."""
+    rgba = _image(12, 5, depth, seed=4)
+    mask = np.random.default_rng(1).integers(0, 256, (5, 12), dtype=np.uint8)
+    mask[0] = 255
+    got = np.frombuffer(
+        pixels.apply_mask(rgba.tobytes(), mask.tobytes(), "RGBA", depth), dtype=rgba.dtype
+    ).reshape(rgba.shape)
+    assert np.array_equal(got[..., :3], rgba[..., :3])
+    want = _masked_alpha(rgba[..., 3], mask, depth)
+    assert _max_diff(got[..., 3], want) <= ALPHA_TOLERANCE[depth]
+    assert np.array_equal(got[0], rgba[0])
+    full = np.full(mask.shape, 255, np.uint8).tobytes()
+    assert pixels.apply_mask(rgba.tobytes(), full, "RGBA", depth) == rgba.tobytes()
+
+
+def test_scale_mask_nearest() -> None:
+    """Integer factors repeat each pixel; any size maps pixel centres."""
+    mask = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    got = pixels.scale_mask(mask.tobytes(), 4, 3, 8, 6)
+    assert np.array_equal(np.frombuffer(got, np.uint8).reshape(6, 8), _nearest(mask, 8, 6))
+    got = pixels.scale_mask(mask.tobytes(), 4, 3, 10, 7)
+    assert np.array_equal(np.frombuffer(got, np.uint8).reshape(7, 10), _nearest(mask, 10, 7))
+
+
+def test_plan_with_and_without_selection() -> None:
+    """Whole image; a selection box with context clipped to the image; target sizes."""
+    p = geometry.plan(200, 90, None, 2)
+    assert p.read == (0, 0, 200, 90) and p.out_size == (400, 180) and p.out_rect == (0, 0, 400, 180)
+    p = geometry.plan(200, 90, geometry.Rect(100, 10, 30, 20), 3)
+    assert p.read == (36, 0, 158, 90) and p.roi == (64, 10, 30, 20)
+    assert p.out_size == (600, 270) and p.out_rect == (300, 30, 90, 60)
+    assert geometry.plan(200, 90, None, None, size=(300, 0)).out_size == (300, 135)
+    with pytest.raises(ValueError, match="outside"):
+        geometry.plan(200, 90, geometry.Rect(300, 0, 5, 5), 2)
+
+
+# --- helpers -------------------------------------------------------------------------------
+def _image(width: int, height: int, depth: str, seed: int = 0, channels: int = 4) -> np.ndarray:
+    """A smooth test picture with texture and a varying alpha, in the engine's channel order."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = [0.5 + 0.4 * np.sin(x / 7.0 + k) * np.cos(y / 5.0 - k) for k in range(3)]
+    noise = rng.random((height, width, 3), dtype=np.float32) * 0.1
+    rgb = np.clip(np.stack(base, axis=-1) + noise, 0, 1)
+    alpha = np.clip(0.4 + 0.6 * (x / max(1, width - 1)), 0, 1)[..., None]
+    planes = rgb.mean(axis=-1, keepdims=True) if channels == 2 else rgb
+    unit = np.concatenate([planes, alpha], axis=-1)
+    dtype = DTYPES[depth]
+    if depth in ("U8", "U16"):
+        top = np.iinfo(dtype).max
+        return np.round(unit * top).astype(dtype)
+    return unit.astype(dtype)
+
+
+def _to_krita(image: np.ndarray, model: str) -> np.ndarray:
+    """Engine order -> Krita's memory order (U8/U16 RGBA are blue first)."""
+    if model == "RGBA" and image.dtype in (np.uint8, np.uint16):
+        return np.ascontiguousarray(image[..., [2, 1, 0, 3]])
+    return np.ascontiguousarray(image)
+
+
+def _from_krita(image: np.ndarray, model: str) -> np.ndarray:
+    """Krita's memory order -> engine order (the swap is its own inverse)."""
+    return _to_krita(image, model)
+
+
+def _nearest(mask: np.ndarray, out_w: int, out_h: int) -> np.ndarray:
+    """Nearest-neighbour resize by pixel centres."""
+    h, w = mask.shape
+    xs = np.minimum(w - 1, (2 * np.arange(out_w) + 1) * w // (2 * out_w))
+    ys = np.minimum(h - 1, (2 * np.arange(out_h) + 1) * h // (2 * out_h))
+    return mask[ys][:, xs]
+
+
+def _masked_alpha(alpha: np.ndarray, mask: np.ndarray, depth: str) -> np.ndarray:
+    """alpha times mask/255 as the plug-in rounds it."""
+    if depth in ("U8", "U16"):
+        return ((alpha.astype(np.int64) * mask + 127) // 255).astype(alpha.dtype)
+    return (alpha.astype(np.float64) * (mask / 255.0)).astype(alpha.dtype)
+
+
+def _max_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest absolute difference."""
+    return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) if a.size else 0.0
+
+
+def _selection_mask(width: int, height: int) -> np.ndarray:
+    """An ellipse with a soft (partially selected) rim, away from the image edges."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    d = ((x - 120) / 22.0) ** 2 + ((y - 45) / 18.0) ** 2
+    return np.clip((1.15 - d) / 0.3 * 255, 0, 255).astype(np.uint8)
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """The bounding box of the mask's non-zero pixels."""
+    ys, xs = np.nonzero(mask)
+    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
+# --- installing into a throwaway profile ------------------------------------------------
+def _placements() -> tuple[str, list[tuple[Path, str]]]:
+    """(which copier, [(source, destination relative to Krita's data dir)])."""
+    try:
+        from pocketsr.installers import layout
+    except ImportError:
+        layout = None
+    if layout is not None and hasattr(layout, "placements"):
+        return "installers.layout.placements", [
+            (p.source, str(p.dest)) for p in layout.placements("krita", PLUGIN)
+        ]
+    # The installer's documented layout, until its code lands.
+    items = [
+        (path, f"pykrita/pocketsr_upscale/{path.relative_to(KRITA_SRC).as_posix()}")
+        for path in sorted(KRITA_SRC.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    ]
+    items += [
+        (PLUGIN / "bridge.py", "pykrita/pocketsr_upscale/pocketsr_bridge.py"),
+        (PLUGIN / "krita" / "pocketsr_upscale.desktop", "pykrita/pocketsr_upscale.desktop"),
+        (PLUGIN / "krita" / "pocketsr_upscale.action", "actions/pocketsr_upscale.action"),
+    ]
+    return "test copy helper", items
+
+
+def install_profile(home: Path) -> dict[str, str]:
+    """Install and enable the plug-in under home; return the environment for Krita."""
+    data, config = home / ".local" / "share", home / ".config"
+    copier, items = _placements()
+    for source, dest in items:
+        target = data / "krita" / dest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "kritarc").write_text("[python]\nenable_pocketsr_upscale=true\n", encoding="utf-8")
+    (home / "logs").mkdir(exist_ok=True)
+    return {
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(data),
+        "XDG_CONFIG_HOME": str(config),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_RUNTIME_DIR": str(home / "run"),
+        "QT_QPA_PLATFORM": "offscreen",
+        "PYTHONPATH": str(DRIVER_DIR),
+        "POCKETSR_PYTHON": ENGINE_PYTHON,
+        "POCKETSR_LOG_DIR": str(home / "logs"),
+        "POCKETSR_TEST_COPIER": copier,
+        "LANG": "C.UTF-8",
+    }
+
+
+# --- the cases and one Krita run per host -------------------------------------------------
+def _cases(folder: Path) -> list[dict]:
+    """Write every case's input pixels into folder; return the spec's case list."""
+    cases = []
+    mask = _selection_mask(WIDTH, HEIGHT)
+    (folder / "selection.raw").write_bytes(mask.tobytes())
+    sel = {"file": "selection.raw"}
+
+    def add(
+        name: str,
+        depth: str,
+        model: str = "RGBA",
+        size=(WIDTH, HEIGHT),
+        selection=None,
+        kind: str = "upscale",
+        **kwargs: Any,
+    ) -> None:
+        channels = {"GRAYA": 2, "CMYKA": 5}.get(model, 4)
+        image = _image(size[0], size[1], depth, seed=len(cases), channels=min(channels, 4))
+        if channels == 5:
+            image = np.concatenate([image, image[..., :1]], axis=-1)
+        np.save(folder / f"{name}-in.npy", image)
+        (folder / f"{name}-in.raw").write_bytes(_to_krita(image, model).tobytes())
+        cases.append(
+            {
+                "name": name,
+                "depth": depth,
+                "model": model,
+                "width": size[0],
+                "height": size[1],
+                "pixels": f"{name}-in.raw",
+                "selection": selection,
+                "kind": kind,
+                "kwargs": kwargs,
+            }
+        )
+
+    for depth in ("U8", "U16", "F16", "F32"):
+        add(f"{depth.lower()}-whole", depth, scale=2)
+        add(f"{depth.lower()}-selection", depth, selection=sel, scale=2)
+    add("u8-image-to-document", "U8", selection=sel, scale=3, source="image", output="document")
+    add("u16-target-size", "U16", scale=None, size=[300, 0])
+    add("gray-u16", "U16", model="GRAYA", scale=2)
+    add("cmyk-refused", "U8", model="CMYKA", kind="unsupported", scale=2)
+    add("cancel", "U8", size=(160, 160), kind="cancel", scale=2, tile=32)
+    add("missing-python", "U8", size=(32, 24), kind="missing_python", scale=2)
+    return cases
+
+
+def _run_krita(command: list[str], env: dict[str, str], folder: Path, timeout: int) -> dict:
+    """Run kritarunner; return results.json (with the log attached)."""
+    start = time.monotonic()
+    proc = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    log = proc.stdout + proc.stderr
+    (folder / "krita.log").write_text(log, encoding="utf-8")
+    results_file = folder / "results.json"
+    if not results_file.exists():
+        lines = [ln for ln in log.splitlines() if "krita.lib.resources" not in ln]
+        pytest.fail(f"Krita wrote no results (exit {proc.returncode}):\n" + "\n".join(lines[-60:]))
+    results = json.loads(results_file.read_text(encoding="utf-8"))
+    results["seconds"] = round(time.monotonic() - start, 1)
+    results["folder"] = str(folder)
+    results["copier"] = env["POCKETSR_TEST_COPIER"]
+    return results
+
+
+def _host_debian12(folder: Path, env: dict[str, str]) -> dict:
+    """Debian 12's own Krita 5.1.5, run directly."""
+    runner = shutil.which("kritarunner")
+    if runner is None:
+        pytest.skip(
+            "kritarunner is not installed: apt-get install -y --no-install-recommends "
+            "krita python3-pyqt5"
+        )
+    spec = folder / "spec.json"
+    full = {**{k: v for k, v in os.environ.items() if k in ("PATH",)}, **env}
+    return _run_krita([runner, "-s", "krita_driver", "-f", "main", str(spec)], full, folder, 300)
+
+
+def _host_trixie(folder: Path, env: dict[str, str]) -> dict:
+    """Trixie's Krita 5.2.9 in the shared host chroot (tests/tools/host_chroot.sh)."""
+    if not CHROOT.exists() or os.geteuid() != 0:
+        pytest.skip("the trixie host chroot needs tests/tools/host_chroot.sh and root")
+    check = subprocess.run([str(CHROOT), "check"], capture_output=True, check=False)
+    if check.returncode != 0 and os.environ.get("POCKETSR_BUILD_CHROOT", "1") == "0":
+        pytest.skip("the trixie host chroot is not built (tests/tools/host_chroot.sh build)")
+    spec = folder / "spec.json"
+    outer = {**os.environ, "POCKETSR_HOST_HOME": env["HOME"]}
+    inner = [f"{k}={v}" for k, v in env.items() if k != "POCKETSR_TEST_COPIER"]
+    command = [
+        str(CHROOT),
+        "run",
+        "--",
+        "env",
+        *inner,
+        "kritarunner",
+        "-s",
+        "krita_driver",
+        "-f",
+        "main",
+        str(spec),
+    ]
+    results = _run_krita(
+        command, {**outer, "POCKETSR_TEST_COPIER": env["POCKETSR_TEST_COPIER"]}, folder, 900
+    )
+    if results.get("krita") is None:
+        pytest.skip("the chroot could not be built here")
+    return results
+
+
+HOSTS = {"krita-5.1-debian12": _host_debian12, "krita-5.2-trixie": _host_trixie}
+
+
+@pytest.fixture(scope="module", params=sorted(HOSTS))
+def krita_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One real Krita run of every case; its findings plus the inputs' folder."""
+    folder = tmp_path_factory.mktemp(request.param)
+    env = install_profile(folder)
+    cases = _cases(folder)
+    (folder / "spec.json").write_text(json.dumps({"cases": cases}), encoding="utf-8")
+    results = HOSTS[request.param](folder, env)
+    results["spec"] = {c["name"]: c for c in cases}
+    results["host"] = request.param
+    print(
+        f"\n{request.param}: Krita {results['krita']} (Python {results['python']}), "
+        f"{results['seconds']} s, installed by {results['copier']}"
+    )
+    return results
+
+
+def _case(run: dict, name: str) -> dict:
+    """One case's findings, failing with the driver's traceback when it crashed."""
+    found = run["cases"][name]
+    assert "crash" not in found, found.get("crash")
+    return found
+
+
+def _expected(run: dict, name: str) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
+    """The engine's result on the case's pixels (and the selection box), computed here."""
+    from pocketsr.engine import Upscaler
+    from pocketsr.engine.types import Rect, Size
+
+    spec = run["spec"][name]
+    image = np.load(Path(run["folder"]) / f"{name}-in.npy")
+    if spec["model"] == "GRAYA":
+        image = image.reshape(spec["height"], spec["width"], 2)
+    kwargs = spec["kwargs"]
+    box = None
+    plan_box = None
+    if spec["selection"]:
+        box = _box(_selection_mask(spec["width"], spec["height"]))
+        plan_box = geometry.Rect(*box)
+    plan = geometry.plan(
+        spec["width"],
+        spec["height"],
+        plan_box,
+        kwargs.get("scale"),
+        tuple(kwargs["size"]) if kwargs.get("size") else None,
+    )
+    out = plan.out_rect
+    result = Upscaler().upscale(
+        image, size=Size(out.width, out.height), roi=Rect(*box) if box else None
+    )
+    if box:
+        mask = _nearest(
+            _selection_mask(spec["width"], spec["height"])[
+                box[1] : box[1] + box[3], box[0] : box[0] + box[2]
+            ],
+            out.width,
+            out.height,
+        )
+        result = result.copy()
+        result[..., -1] = _masked_alpha(result[..., -1], mask, spec["depth"])
+    return result, (plan, box)
+
+
+MEASURED: dict[str, dict[str, float]] = {}
+
+
+# --- the real-host tests ---------------------------------------------------------------
+@pytest.mark.hosts
+@pytest.mark.parametrize(
+    "name",
+    [
+        "u8-whole",
+        "u8-selection",
+        "u16-whole",
+        "u16-selection",
+        "f16-whole",
+        "f16-selection",
+        "f32-whole",
+        "f32-selection",
+        "u16-target-size",
+        "gray-u16",
+        "u8-image-to-document",
+    ],
+)
+def test_upscale_matches_engine(krita_run: dict, name: str) -> None:
+    """Size, placement, layer order, depth, mask and pixels equal the engine's own result."""
+    found = _case(krita_run, name)
+    assert "error" not in found, found.get("error")
+    spec = krita_run["spec"][name]
+    expected, (plan, box) = _expected(krita_run, name)
+    out = plan.out_rect
+    to_document = spec["kwargs"].get("output") == "document"
+    size = (out.width, out.height) if to_document else plan.out_size
+    assert found["result_size"] == list(size)
+    assert found["result_depth"] == [spec["model"], spec["depth"]]
+    if to_document:
+        assert len(found["result_nodes"]) == 1 and found["after"] == found["before"]
+    else:
+        before = [tuple(n) for n in found["before"]["nodes"]]
+        after = [tuple(n) for n in found["result_nodes"]]
+        assert after[:-1] == before and after[-1][1] == "paintlayer"
+        assert after[-1][0].startswith("PocketSR")
+    channels = 2 if spec["model"] == "GRAYA" else 4
+    raw = (Path(krita_run["folder"]) / found["out"]).read_bytes()
+    layer = np.frombuffer(raw, dtype=DTYPES[spec["depth"]]).reshape(size[1], size[0], channels)
+    layer = _from_krita(layer, spec["model"])
+    ox, oy = (0, 0) if to_document else (out.x, out.y)
+    region = layer[oy : oy + out.height, ox : ox + out.width]
+    colour = _max_diff(region[..., :-1], expected[..., :-1])
+    alpha = _max_diff(region[..., -1], expected[..., -1])
+    outside = layer.copy()
+    outside[oy : oy + out.height, ox : ox + out.width] = 0
+    MEASURED.setdefault(krita_run["host"], {})[name] = max(colour, alpha)
+    print(
+        f"{krita_run['host']} {name}: colour diff {colour:g}, alpha diff {alpha:g}, "
+        f"{found['seconds']} s"
+    )
+    assert colour <= TOLERANCE[spec["depth"]]
+    assert alpha <= (ALPHA_TOLERANCE if box else TOLERANCE)[spec["depth"]]
+    assert not outside.any(), "pixels outside the upscaled selection box"
+
+
+@pytest.mark.hosts
+def test_plugin_loads_from_the_installed_profile(krita_run: dict) -> None:
+    """Krita loads the installed, enabled package; its action exists with id pocketsr_upscale."""
+    facts = krita_run["plugin"]
+    assert "PocketSRExtension" in facts["extensions"], facts
+    assert "/.local/share/krita/pykrita/pocketsr_upscale/" in facts["package_file"]
+    assert facts.get("bridge_file", "").endswith("pykrita/pocketsr_upscale/pocketsr_bridge.py")
+
+
+@pytest.mark.hosts
+def test_unsupported_colour_model_leaves_document_unchanged(krita_run: dict) -> None:
+    """CMYK is refused before anything runs, with advice, and the document is as before."""
+    found = _case(krita_run, "cmyk-refused")
+    assert found["error"]["code"] == "unsupported_colour"
+    assert "Convert Image Color Space" in found["error"]["message"]
+    assert found["after"] == found["before"]
+
+
+@pytest.mark.hosts
+def test_cancel_leaves_document_unchanged(krita_run: dict) -> None:
+    """is_cancelled turning true mid-job: Cancelled, no layer, no resize, same pixels."""
+    found = _case(krita_run, "cancel")
+    assert found["error"]["type"] == "Cancelled", found
+    assert found["progress_calls"] >= 1
+    assert found["after"] == found["before"]
+
+
+@pytest.mark.hosts
+def test_missing_engine_python_leaves_document_unchanged(krita_run: dict) -> None:
+    """A configured interpreter that does not exist: a clear error, the document as before."""
+    found = _case(krita_run, "missing-python")
+    assert found["error"]["code"] == "config", found
+    assert "/nonexistent/pocketsr-engine/bin/python" in found["error"]["message"]
+    assert "installer" in found["error"]["message"]
+    assert found["after"] == found["before"]
