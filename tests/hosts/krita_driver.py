@@ -126,9 +126,9 @@ def _plugin_facts(krita) -> dict:
     import pocketsr_upscale
 
     facts["package_file"] = pocketsr_upscale.__file__
-    facts["bridge_file"] = sys.modules.get("pocketsr_bridge", None) and getattr(
-        sys.modules["pocketsr_bridge"], "__file__", None
-    )
+    from pocketsr_upscale import runner
+
+    facts["bridge_file"] = runner.load_bridge().__file__
     # krita.openWindow() crashes kritarunner offscreen (SIGSEGV, 5.1.5): the menu placement
     # is checked in the full GUI under Xvfb instead.
     return facts

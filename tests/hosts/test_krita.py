@@ -239,13 +239,13 @@ def _cases(folder: Path) -> list[dict]:
         name: str,
         depth: str,
         model: str = "RGBA",
-        size=(WIDTH, HEIGHT),
+        dims=(WIDTH, HEIGHT),
         selection=None,
         kind: str = "upscale",
         **kwargs: Any,
     ) -> None:
         channels = {"GRAYA": 2, "CMYKA": 5}.get(model, 4)
-        image = _image(size[0], size[1], depth, seed=len(cases), channels=min(channels, 4))
+        image = _image(dims[0], dims[1], depth, seed=len(cases), channels=min(channels, 4))
         if channels == 5:
             image = np.concatenate([image, image[..., :1]], axis=-1)
         np.save(folder / f"{name}-in.npy", image)
@@ -255,8 +255,8 @@ def _cases(folder: Path) -> list[dict]:
                 "name": name,
                 "depth": depth,
                 "model": model,
-                "width": size[0],
-                "height": size[1],
+                "width": dims[0],
+                "height": dims[1],
                 "pixels": f"{name}-in.raw",
                 "selection": selection,
                 "kind": kind,
@@ -271,8 +271,8 @@ def _cases(folder: Path) -> list[dict]:
     add("u16-target-size", "U16", scale=None, size=[300, 0])
     add("gray-u16", "U16", model="GRAYA", scale=2)
     add("cmyk-refused", "U8", model="CMYKA", kind="unsupported", scale=2)
-    add("cancel", "U8", size=(160, 160), kind="cancel", scale=2, tile=32)
-    add("missing-python", "U8", size=(32, 24), kind="missing_python", scale=2)
+    add("cancel", "U8", dims=(160, 160), kind="cancel", scale=2, tile=32)
+    add("missing-python", "U8", dims=(32, 24), kind="missing_python", scale=2)
     return cases
 
 
@@ -466,7 +466,8 @@ def test_upscale_matches_engine(krita_run: dict, name: str) -> None:
 
 @pytest.mark.hosts
 def test_plugin_loads_from_the_installed_profile(krita_run: dict) -> None:
-    """Krita loads the installed, enabled package; its action exists with id pocketsr_upscale."""
+    """Krita's Python imports the installed package, which registers its Extension and
+    finds its bridge copy next to it (kritarunner runs no plug-in manager: see the GUI test)."""
     facts = krita_run["plugin"]
     assert "PocketSRExtension" in facts["extensions"], facts
     assert "/.local/share/krita/pykrita/pocketsr_upscale/" in facts["package_file"]
