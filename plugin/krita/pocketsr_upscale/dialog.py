@@ -1,0 +1,165 @@
+"""The PocketSR Upscale dialog: scale or target size, source, output, model, tile, device.
+
+Values are remembered in Krita's own settings (kritarc, group "pocketsr_upscale").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .qt_compat import QtWidgets
+
+GROUP = "pocketsr_upscale"
+SCALES = (("2×", "2"), ("3×", "3"), ("4×", "4"), ("Target size", "size"))
+SOURCES = (("Active layer", "layer"), ("Visible image (all layers)", "image"))
+OUTPUTS = (
+    ("Scale the document, result as a new layer on top", "layer"),
+    ("New document", "document"),
+)
+TILES = (
+    ("Auto", "auto"),
+    ("128 px", "128"),
+    ("256 px", "256"),
+    ("512 px", "512"),
+    ("1024 px", "1024"),
+)
+DEFAULTS = {
+    "scale": "2",
+    "width": "0",
+    "height": "0",
+    "source": "layer",
+    "output": "layer",
+    "model": "",
+    "tile": "auto",
+    "device": "auto",
+    "selection": "true",
+}
+
+
+def read_settings(krita: Any) -> dict[str, str]:
+    """The remembered values (defaults where nothing was saved)."""
+    return {key: krita.readSetting(GROUP, key, value) for key, value in DEFAULTS.items()}
+
+
+def write_settings(krita: Any, values: dict[str, str]) -> None:
+    """Remember values for the next time."""
+    for key in DEFAULTS:
+        if key in values:
+            krita.writeSetting(GROUP, key, str(values[key]))
+
+
+def _combo(items: tuple[tuple[str, str], ...], current: str) -> QtWidgets.QComboBox:
+    """A combo box of (label, value) pairs with current selected when present."""
+    box = QtWidgets.QComboBox()
+    for label, value in items:
+        box.addItem(label, value)
+    index = box.findData(current)
+    box.setCurrentIndex(max(0, index))
+    return box
+
+
+class UpscaleDialog(QtWidgets.QDialog):
+    """Asks how to upscale one document; values() gives the answers as strings."""
+
+    def __init__(
+        self, document: Any, settings: dict[str, str], engine_info: dict | None, parent: Any = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("PocketSR Upscale")
+        self.doc_size = (document.width(), document.height())
+        form = QtWidgets.QFormLayout(self)
+
+        self.scale = _combo(SCALES, settings["scale"])
+        form.addRow("Scale:", self.scale)
+        size_row = QtWidgets.QHBoxLayout()
+        self.width_box = QtWidgets.QSpinBox()
+        self.height_box = QtWidgets.QSpinBox()
+        for box in (self.width_box, self.height_box):
+            box.setRange(1, 65535)
+            box.setSuffix(" px")
+            size_row.addWidget(box)
+        w, h = int(settings["width"] or 0), int(settings["height"] or 0)
+        self.width_box.setValue(w or self.doc_size[0] * 2)
+        self.height_box.setValue(h or self.doc_size[1] * 2)
+        self.keep_aspect = QtWidgets.QCheckBox("Keep aspect")
+        self.keep_aspect.setChecked(True)
+        size_row.addWidget(self.keep_aspect)
+        form.addRow("Target size:", size_row)
+        self.width_box.valueChanged.connect(self._width_changed)
+
+        self.source = _combo(SOURCES, settings["source"])
+        form.addRow("Source:", self.source)
+        self.output = _combo(OUTPUTS, settings["output"])
+        form.addRow("Output:", self.output)
+        self.selection = QtWidgets.QCheckBox("Only the selection (when there is one)")
+        self.selection.setChecked(settings["selection"] == "true")
+        self.selection.setEnabled(document.selection() is not None)
+        form.addRow("", self.selection)
+
+        info = engine_info or {}
+        models = [m.get("name") for m in info.get("models", []) if m.get("name")]
+        self.model = _combo(tuple([("Default", "")] + [(m, m) for m in models]), settings["model"])
+        form.addRow("Model:", self.model)
+        self.tile = _combo(TILES, settings["tile"])
+        form.addRow("Tile size:", self.tile)
+        devices = [d for d in info.get("devices", []) if d != "auto"]
+        self.device = _combo(
+            tuple([("Auto", "auto")] + [(d.upper(), d) for d in devices]), settings["device"]
+        )
+        form.addRow("Device:", self.device)
+        if engine_info is None:
+            form.addRow("", QtWidgets.QLabel("The engine did not answer yet: defaults shown."))
+
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok).setText("Upscale")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.scale.currentIndexChanged.connect(self._scale_changed)
+        self._scale_changed()
+
+    def _scale_changed(self, *_: object) -> None:
+        """Target size fields only for 'Target size'."""
+        on = self.scale.currentData() == "size"
+        for widget in (self.width_box, self.height_box, self.keep_aspect):
+            widget.setEnabled(on)
+
+    def _width_changed(self, value: int) -> None:
+        """Follow the width with the height when keeping the aspect."""
+        if self.keep_aspect.isChecked() and self.doc_size[0]:
+            self.height_box.setValue(max(1, round(value * self.doc_size[1] / self.doc_size[0])))
+
+    def values(self) -> dict[str, str]:
+        """The answers, as the strings stored in the settings."""
+        return {
+            "scale": self.scale.currentData(),
+            "width": str(self.width_box.value()),
+            "height": str(self.height_box.value()),
+            "source": self.source.currentData(),
+            "output": self.output.currentData(),
+            "model": self.model.currentData(),
+            "tile": self.tile.currentData(),
+            "device": self.device.currentData(),
+            "selection": "true" if self.selection.isChecked() else "false",
+        }
+
+
+def upscale_arguments(values: dict[str, str]) -> dict[str, Any]:
+    """Keyword arguments for api.upscale from the dialog's values."""
+    args: dict[str, Any] = {
+        "source": values["source"],
+        "output": values["output"],
+        "use_selection": values["selection"] == "true",
+        "model": values["model"] or None,
+        "tile": values["tile"],
+        "device": values["device"],
+    }
+    if values["scale"] == "size":
+        args["scale"] = None
+        args["size"] = (int(values["width"]), int(values["height"]))
+    else:
+        args["scale"] = int(values["scale"])
+    return args
