@@ -500,3 +500,67 @@ def test_missing_engine_python_leaves_document_unchanged(krita_run: dict) -> Non
     assert "/nonexistent/pocketsr-engine/bin/python" in found["error"]["message"]
     assert "installer" in found["error"]["message"]
     assert found["after"] == found["before"]
+
+
+# --- the full GUI under Xvfb ---------------------------------------------------------------
+GUI_PROBE = DRIVER_DIR / "krita_gui_probe"
+GUI_SCRIPT = (
+    "Xvfb :{n} -screen 0 1280x1024x24 -nolisten tcp -ac >/dev/null 2>&1 & xvfb=$!; sleep 1; "
+    "DISPLAY=:{n} timeout 150 krita --nosplash; rc=$?; kill $xvfb; exit $rc"
+)
+
+
+@pytest.mark.hosts
+@pytest.mark.parametrize("host", sorted(HOSTS))
+def test_gui_action_in_filter_menu_runs_the_dialog(
+    host: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Full Krita under Xvfb loads the enabled plug-in itself (kritarc), puts the action in the
+    Filter menu, and the action (dialog accepted by a timer, screenshot kept) adds the layer.
+    """
+    env = install_profile(tmp_path)
+    pykrita = Path(env["XDG_DATA_HOME"]) / "krita" / "pykrita"
+    shutil.copytree(GUI_PROBE / "pocketsr_gui_probe", pykrita / "pocketsr_gui_probe")
+    shutil.copyfile(
+        GUI_PROBE / "pocketsr_gui_probe.desktop", pykrita / "pocketsr_gui_probe.desktop"
+    )
+    kritarc = Path(env["XDG_CONFIG_HOME"]) / "kritarc"
+    kritarc.write_text(kritarc.read_text() + "enable_pocketsr_gui_probe=true\n")
+    env.pop("QT_QPA_PLATFORM")
+    env.pop("POCKETSR_TEST_COPIER")
+    env["POCKETSR_GUI_RESULTS"] = str(tmp_path / "gui.json")
+    env["POCKETSR_GUI_SCREENSHOT"] = str(tmp_path / "dialog.png")
+    script = GUI_SCRIPT.format(n=57 if host.endswith("debian12") else 58)
+    if host.endswith("debian12"):
+        if shutil.which("krita") is None or shutil.which("Xvfb") is None:
+            pytest.skip("krita or Xvfb is not installed (apt-get install krita xvfb)")
+        command = ["sh", "-c", script]
+        full_env = {"PATH": os.environ["PATH"], **env}
+    else:
+        if not CHROOT.exists() or os.geteuid() != 0:
+            pytest.skip("the trixie host chroot needs tests/tools/host_chroot.sh and root")
+        inner = [f"{k}={v}" for k, v in env.items()]
+        command = [str(CHROOT), "run", "--", "env", *inner, "sh", "-c", script]
+        full_env = {**os.environ, "POCKETSR_HOST_HOME": str(tmp_path)}
+    proc = subprocess.run(
+        command, env=full_env, capture_output=True, text=True, timeout=240, check=False
+    )
+    results = tmp_path / "gui.json"
+    if not results.exists():
+        pytest.fail(
+            f"Krita's GUI wrote no results (exit {proc.returncode}):\n"
+            + (proc.stdout + proc.stderr)[-4000:]
+        )
+    facts = json.loads(results.read_text())
+    print(f"\n{host} GUI: {facts}")
+    assert "error" not in facts, facts["error"]
+    assert "PocketSRExtension" in facts["extensions"]
+    assert facts["action"] == "pocketsr_upscale" and facts["action_text"] == "PocketSR Upscale…"
+    assert facts["menus"] == ["Filter"]
+    assert facts.get("dialog_accepted") and "message_box" not in facts, facts
+    assert facts["before"] == [64, 48, 1]
+    assert facts["after"][:2] == [128, 96] and facts["after"][2][-1].startswith("PocketSR 2")
+    assert facts["screenshot"] and (tmp_path / "dialog.png").stat().st_size > 1000
+    keep = os.environ.get("POCKETSR_KRITA_SCREENSHOT")
+    if keep:
+        shutil.copyfile(tmp_path / "dialog.png", keep)
