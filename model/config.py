@@ -67,6 +67,8 @@ class StageConfig:
     feature: float = 0.0
     distill: float = 0.0
     gan: float = 0.0
+    # Share of pairs whose LR is a plain bicubic downscale instead of the realistic degradation.
+    clean_fraction: float = 0.1
     # Annealing (stage "prune"): heavy -> light mixing reaches 1 at this fraction of the steps.
     anneal_end: float = 0.6
     log_every: int = 50

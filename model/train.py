@@ -197,8 +197,14 @@ def build_model(stage: str, net: NetConfig, ckpt: dict | None) -> nn.Module:
     raise ValueError(f"unknown stage {stage!r}")
 
 
-def init_from_previous(stage: str, model: nn.Module, out: Path, dev: torch.device) -> dict:
-    """Initialise a stage from the stages before it; returns the frozen helpers it needs."""
+def init_from_previous(
+    stage: str, model: nn.Module, out: Path, dev: torch.device, warm_start: bool = False
+) -> dict:
+    """Initialise a stage from the stages before it; returns the frozen helpers it needs.
+
+    With `warm_start` the weights come from elsewhere (--init), so a missing earlier student
+    stage is not an error.
+    """
     helpers: dict = {}
     ae = load_final(out, "ae", dev)
     if ae is not None and stage in ("teacher", "prune", "refine", "gan"):
@@ -224,9 +230,10 @@ def init_from_previous(stage: str, model: nn.Module, out: Path, dev: torch.devic
         # Each starts from the latest finished student: refine from prune, gan from refine.
         order = ("refine", "prune") if stage == "gan" else ("prune",)
         start = next((ck for s in order if (ck := load_final(out, s, dev)) is not None), None)
-        if start is None:
+        if start is None and not warm_start:
             raise SystemExit(f"the {stage} stage needs a finished {order[-1]} stage first")
-        model.load_state_dict(start["ema"])
+        if start is not None:
+            model.load_state_dict(start["ema"])
     return helpers
 
 
@@ -252,11 +259,18 @@ class StageRun:
         if resume_path.exists() and not args.restart:
             ck = torch.load(resume_path, map_location=dev, weights_only=False)
         self.model = build_model(stage, recipe.net, ck).to(dev)
-        self.helpers = init_from_previous(stage, self.model, self.out, dev) if ck is None else {}
+        warm = bool(args.init)
+        self.helpers = (
+            init_from_previous(stage, self.model, self.out, dev, warm) if ck is None else {}
+        )
+        if ck is None and args.init:
+            # Warm start: this stage's weights from another run's checkpoint of the same shape.
+            warm = torch.load(args.init, map_location=dev, weights_only=False)
+            self.model.load_state_dict(warm["ema"])
         if ck is not None and stage != "ae":
             # Frozen helpers come from earlier stages' finals, as on a fresh start.
             probe = build_model(stage, recipe.net, None).to(dev)
-            self.helpers = init_from_previous(stage, probe, self.out, dev)
+            self.helpers = init_from_previous(stage, probe, self.out, dev, warm_start=True)
             del probe
         self.ema = EMA(self.model, self.cfg.ema)
         self.disc = UNetDiscriminator().to(dev) if self.cfg.gan > 0 else None
@@ -492,6 +506,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=1, help="processes making degraded pairs")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     p.add_argument("--restart", action="store_true", help="ignore existing checkpoints")
+    p.add_argument("--init", default=None, help="warm-start the stage from this checkpoint's EMA")
     p.add_argument("--net", action="append", default=[], help="override a net field: KEY=VALUE")
     return p.parse_args(argv)
 
