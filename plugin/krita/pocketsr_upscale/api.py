@@ -225,7 +225,10 @@ def upscale(
             raise UpscaleError(
                 f"The PocketSR engine could not be used: {exc}", "engine", runner.log_tail(bridge)
             ) from exc
-        raise _as_upscale_error(exc, bridge) from exc
+        error = _as_upscale_error(exc, bridge)
+        if engine is None and error.code in ("config", "worker_start", "version_mismatch"):
+            runner.reset_engine()  # the next try reads the (fixed) configuration again
+        raise error from exc
 
     out = job_plan.out_rect
     if (result.width, result.height) != (out.width, out.height):
