@@ -364,15 +364,6 @@ def plan_jobs(args: argparse.Namespace, native_scale: int) -> tuple[list[Job], l
     return jobs, problems
 
 
-def _target_size(args: argparse.Namespace, width: int, height: int, native: int) -> tuple[int, int]:
-    if args.width:
-        return args.width, max(1, round(height * args.width / width))
-    if args.height:
-        return max(1, round(width * args.height / height)), args.height
-    scale = args.scale or native
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
 def cmd_upscale(args: argparse.Namespace) -> int:
     """`pocketsr upscale`: every input in turn; one failure does not stop the others."""
     for name, value in (("--width", args.width), ("--height", args.height)):
@@ -396,7 +387,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     with _Interrupts(token):
         for job in jobs:
             try:
-                _upscale_one(upscaler, job, args, native, token)
+                _upscale_one(upscaler, job, args, token)
                 done += 1
             except BaseException as exc:
                 if _is_cancel(exc, token):
@@ -448,9 +439,7 @@ def _load_upscaler(model: str | None, device: str, threads: int | None) -> Any:
         return None
 
 
-def _upscale_one(
-    upscaler: Any, job: Job, args: argparse.Namespace, native: int, token: CancelToken
-) -> None:
+def _upscale_one(upscaler: Any, job: Job, args: argparse.Namespace, token: CancelToken) -> None:
     from . import imageio
     from .types import Rect, Size
 
@@ -465,17 +454,15 @@ def _upscale_one(
     loaded = imageio.read_image(job.source)
     pixels = loaded.pixels  # the engine takes grey, grey+alpha, RGB and RGBA as they are
     height, width = pixels.shape[:2]
-    roi = None
-    if args.roi:
-        x, y, w, h = args.roi
-        roi = Rect(x, y, w, h)
-        width, height = w, h
-    out_w, out_h = _target_size(args, width, height, native)
-    options: dict[str, Any] = {"roi": roi, "cancel": token, "tile": args.tile or "auto"}
+    roi = Rect(*args.roi) if args.roi else None
+    sizing: dict[str, Any] = {"roi": roi}
     if args.width or args.height:
-        options["size"] = Size(out_w, out_h)
+        sizing["size"] = Size(args.width or 0, args.height or 0)  # 0 keeps the aspect
     elif args.scale:
-        options["scale"] = args.scale
+        sizing["scale"] = args.scale
+    out = upscaler.output_size(Size(width, height), **sizing)
+    out_w, out_h = out.width, out.height
+    options: dict[str, Any] = {**sizing, "cancel": token, "tile": args.tile or "auto"}
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     shape = (out_h, out_w) if pixels.ndim == 2 else (out_h, out_w, channels)
     out_bytes = out_w * out_h * channels * pixels.dtype.itemsize

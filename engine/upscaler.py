@@ -93,6 +93,18 @@ class Upscaler:
         """The ONNX Runtime providers in use, best first."""
         return self._session.providers
 
+    def output_size(
+        self,
+        image_size: Size | tuple[int, int],
+        *,
+        scale: float | None = None,
+        size: Size | tuple[int, int] | None = None,
+        roi: Rect | tuple[int, int, int, int] | None = None,
+    ) -> Size:
+        """The size upscale() returns for an image of this (width, height) and these options."""
+        full = image_size if isinstance(image_size, Size) else Size(*image_size)
+        return _target_size(_check_roi(roi, full).size, self.info.scale, scale, size)
+
     def upscale(
         self,
         image: np.ndarray,

@@ -416,12 +416,12 @@ class Worker:
 
 def _output_shape(upscaler: Any, image: np.ndarray, kwargs: dict[str, Any]) -> tuple[int, ...]:
     """The array shape upscaler.upscale(image, **kwargs) will return."""
-    # Private helper of the engine: the one place that knows scale/size/ROI rules.
-    from pocketsr.engine.upscaler import _check_roi, _target_size
-
-    full = Size(image.shape[1], image.shape[0])
-    region = _check_roi(kwargs.get("roi"), full)
-    size = _target_size(region.size, upscaler.info.scale, kwargs.get("scale"), kwargs.get("size"))
+    size = upscaler.output_size(
+        Size(image.shape[1], image.shape[0]),
+        scale=kwargs.get("scale"),
+        size=kwargs.get("size"),
+        roi=kwargs.get("roi"),
+    )
     return (size.height, size.width, *image.shape[2:])
 
 

@@ -171,10 +171,8 @@ class JobRunner(QObject):
 def output_size(upscaler: Upscaler, width: int, height: int, kwargs: dict[str, Any]) -> Size:
     """The size the engine will produce for a width×height input and these options."""
     # The engine's own rule, so the progressive canvas matches the result exactly.
-    from pocketsr.engine.upscaler import _target_size
-
-    return _target_size(
-        Size(width, height), upscaler.info.scale, kwargs.get("scale"), kwargs.get("size")
+    return upscaler.output_size(
+        Size(width, height), scale=kwargs.get("scale"), size=kwargs.get("size")
     )
 
 

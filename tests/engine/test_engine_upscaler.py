@@ -367,3 +367,20 @@ def test_out_of_memory_stops_when_tiles_cannot_shrink(tmp_path, photo):
     with pytest.raises(OutOfMemoryError):
         up.upscale(photo[:40, :40], tile=1024)
     assert len(fake.sizes) <= 3
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"scale": 2.5},
+        {"size": Size(100, 0)},
+        {"roi": Rect(5, 7, 21, 13)},
+        {"roi": Rect(5, 7, 21, 13), "scale": 3},
+    ],
+)
+def test_output_size_predicts_the_result_shape(up4, photo, options):
+    image = photo[:40, :50]
+    predicted = up4.output_size(Size(50, 40), **options)
+    result = up4.upscale(image, **options)
+    assert result.shape[:2] == (predicted.height, predicted.width)
