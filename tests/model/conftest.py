@@ -28,6 +28,7 @@ def tiny_recipe_text(stage_steps: int = 3) -> str:
         + "\n[stages.ae]\nl1 = 1.0\n"
         + "\n[stages.teacher]\nl1 = 1.0\nlatent = 0.1\nfeature = 0.1\n"
         + "\n[stages.prune]\nl1 = 1.0\ndistill = 0.5\nfeature = 0.1\nanneal_end = 0.5\n"
+        + "\n[stages.refine]\nl1 = 1.0\nfeature = 0.1\nclean_fraction = 0.3\n"
         + "\n[stages.gan]\nlr = 1e-4\nl1 = 1.0\nfeature = 0.2\ngan = 0.02\n"
         + "\n[stages.plain]\nl1 = 1.0\n"
     )
@@ -75,7 +76,7 @@ def train_args(recipe: Path, photos: Path, out: Path, stage: str, *extra: str) -
 
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory, tiny_recipe: Path, photos_dir: Path) -> Path:
-    """One run folder in which ae, teacher, prune and gan each trained for 3 steps."""
+    """One run folder in which every stage of the recipe (`--stage all`) trained 3 steps."""
     from pocketsr.model import train
 
     out = tmp_path_factory.mktemp("run")

@@ -42,6 +42,7 @@ def test_prune_stage_logs_the_prune_and_saves_a_pruned_student(trained_run):
     alphas = [r["alpha"] for r in records if r["stage"] == "prune" and "alpha" in r]
     assert alphas[0] < 1.0 and alphas[-1] == 1.0
     assert _ck(trained_run / "prune_final.pt")["pruned"] is True
+    assert _ck(trained_run / "refine_final.pt")["pruned"] is True
     assert _ck(trained_run / "gan_final.pt")["pruned"] is True
     assert _ck(trained_run / "teacher_final.pt")["pruned"] is False
 

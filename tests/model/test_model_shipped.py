@@ -1,0 +1,82 @@
+"""The shipped PocketSR-nano weights: engine metadata, seamless tiles, better than bicubic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pocketsr.engine import Upscaler
+
+WEIGHTS = Path(__file__).resolve().parents[2] / "engine" / "weights"
+SHIPPED = ("pocketsr-nano", "pocketsr-nano-fidelity")
+
+
+def psnr(a: np.ndarray, b: np.ndarray, peak: float = 1.0) -> float:
+    mse = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(peak**2 / mse)
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 Y (16..235) of an 8-bit RGB image, as super-resolution papers report it."""
+    rgb = np.asarray(rgb, np.float64)
+    return (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255 + 16
+
+
+def psnr_y(a: np.ndarray, b: np.ndarray, border: int = 4) -> float:
+    c = slice(border, -border)
+    return psnr(luma(a)[c, c], luma(b)[c, c], peak=255)
+
+
+@pytest.fixture(scope="module", params=SHIPPED)
+def shipped(request) -> Upscaler:
+    path = WEIGHTS / f"{request.param}.onnx"
+    assert path.is_file(), f"{path} is not embedded"
+    return Upscaler(path, device="cpu", threads=1)
+
+
+def test_metadata_and_tile_safety(shipped):
+    info = shipped.info
+    assert info.name in SHIPPED and info.scale == 4
+    assert info.tile_safe and info.size_multiple == 4
+    assert 1 <= info.receptive_field <= 64
+    assert info.version and info.license and info.description
+    assert dict(info.extra).get("pocketsr.provenance")
+
+
+def test_tiles_do_not_show(shipped):
+    from skimage import data
+
+    photo = np.asarray(data.astronaut()[40:168, 180:292], np.float32) / 255
+    assert psnr(shipped.upscale(photo, tile=64), shipped.upscale(photo, tile=None)) >= 50
+
+
+# PSNR-Y gain over Pillow bicubic upscaling of the same LR, on 384x384 HR crops. Measured on
+# the weights committed in 6f8195c: fidelity on clean bicubic LR (issue 3's case (a)) +0.13 dB
+# (astronaut) / +0.16 dB (coffee); detail on the fixed-seed realistic degradation (case (b))
+# +0.22 / +0.08 dB, while on clean LR it loses (-0.57 / -0.20 dB, as GAN weights do). Both miss
+# the issue's targets (fidelity +0.5 on (a), detail +0.3 on (b)); the assertions are
+# conservative floors that catch a regression to bicubic-or-worse.
+CASES = {"pocketsr-nano-fidelity": ("clean", 0.05), "pocketsr-nano": ("degraded", 0.0)}
+
+
+@pytest.mark.parametrize("photo", ["astronaut", "coffee"])
+def test_better_than_bicubic(shipped, photo):
+    from skimage import data
+
+    from pocketsr.model.degradation import degrade_fixed
+
+    case, margin = CASES[shipped.info.name]
+    hr = np.ascontiguousarray(getattr(data, photo)()[:384, :384])
+    if case == "clean":
+        lr = np.asarray(Image.fromarray(hr).resize((96, 96), Image.Resampling.BICUBIC))
+    else:
+        lr = degrade_fixed(hr, seed=0)
+    bicubic = np.asarray(Image.fromarray(lr).resize((384, 384), Image.Resampling.BICUBIC))
+    sr = shipped.upscale(lr.astype(np.float32) / 255, tile=None)
+    sr8 = (np.clip(sr, 0, 1) * 255 + 0.5).astype(np.uint8)
+    gain = psnr_y(sr8, hr) - psnr_y(bicubic, hr)
+    print(f"{shipped.info.name} on {photo} ({case}): {gain:+.2f} dB over bicubic")
+    assert gain >= margin
