@@ -313,7 +313,9 @@ def test_missing_engine_fails_with_message_and_leaves_image_unchanged(batch):
     assert "installer" in batch["stderr"]
 
 
-def _pids_with(needle: bytes) -> list[int]:
+def _pids_with(needle: bytes, home: Path) -> list[int]:
+    """Processes whose command line holds needle and whose environment names our HOME
+    (other engineers' workers may run on the same machine)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -322,7 +324,11 @@ def _pids_with(needle: bytes) -> list[int]:
             cmd = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if needle in cmd:
+        try:
+            env = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in cmd and str(home).encode() in env:
             found.append(int(entry.name))
     return found
 
@@ -333,6 +339,15 @@ def _alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().split(") ")[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def test_killing_the_plugin_mid_job_kills_the_worker_and_leaves_the_image(gimp):
@@ -349,12 +364,16 @@ def test_killing_the_plugin_mid_job_kills_the_worker_and_leaves_the_image(gimp):
         workers: list[int] = []
         while time.time() < deadline and not workers:
             time.sleep(0.2)
-            workers = _pids_with(b"pocketsr.engine.worker")
+            workers = _pids_with(b"pocketsr.engine.worker", gimp.home)
             assert proc.poll() is None, proc.communicate()
         assert workers, "the engine worker never started"
-        # Let the job get going (the worker log shows the model loaded and tiles running).
-        time.sleep(3.0)
-        plugins = _pids_with(b"pocketsr_upscale/pocketsr_upscale.py")
+        # Let the job get well into its tiles: the model loads in well under a second of CPU,
+        # so 3 s of worker CPU time means tiles are running (the whole job needs about 14 s).
+        while time.time() < deadline and _cpu_seconds(workers[0]) < 3.0:
+            time.sleep(0.1)
+        cpu_at_kill = _cpu_seconds(workers[0])
+        assert cpu_at_kill >= 3.0, "the worker stopped before it was killed"
+        plugins = _pids_with(b"pocketsr_upscale/pocketsr_upscale.py", gimp.home)
         assert len(plugins) == 1, plugins
         os.kill(plugins[0], signal.SIGKILL)
         killed_at = time.time()
@@ -376,3 +395,4 @@ def test_killing_the_plugin_mid_job_kills_the_worker_and_leaves_the_image(gimp):
     before = Path(result["before"]["layers"][0]["pixels"]).read_bytes()
     assert Path(result["after"]["layers"][0]["pixels"]).read_bytes() == before
     assert gone_after < 5
+    print(f"killed at {cpu_at_kill:.1f} s of worker CPU; worker gone after {gone_after:.2f} s")
