@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -109,6 +110,62 @@ def export_onnx(
     return out
 
 
+def set_metadata(path: Path, key: str, value: object) -> None:
+    """Set one pocketsr.* metadata entry of an ONNX file in place (atomically)."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    full = METADATA_PREFIX + key
+    for entry in proto.metadata_props:
+        if entry.key == full:
+            entry.value = str(value)
+            break
+    else:
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = full, str(value)
+    tmp = path.with_suffix(".onnx.tmp")
+    onnx.save(proto, str(tmp))
+    tmp.replace(path)
+
+
+def _natural_test_image(side: int = 160) -> np.ndarray:
+    try:
+        from skimage import data
+
+        return np.ascontiguousarray(data.astronaut()[120 : 120 + side, 160 : 160 + side])
+    except ImportError:  # a smooth but detailed synthetic stand-in
+        yy, xx = np.mgrid[0:side, 0:side] / side
+        rgb = [np.sin(40 * xx * yy + k) * 0.4 + 0.5 for k in range(3)]
+        return (np.stack(rgb, -1) * 255).astype(np.uint8)
+
+
+def tile_agreement_db(path: Path, image: np.ndarray, tile: int = 64) -> float:
+    """PSNR of the engine's tile-`tile` result against its one-window result (inf if equal)."""
+    from pocketsr.engine import Upscaler
+
+    up = Upscaler(str(path), device="cpu")
+    whole = up.upscale(image, tile=None).astype(np.float64)
+    tiled = up.upscale(image, tile=tile).astype(np.float64)
+    mse = float(np.mean((whole - tiled) ** 2))
+    return float("inf") if mse == 0 else 10 * math.log10(255.0**2 / mse)
+
+
+def settle_receptive_field(path: Path, effective: int, full: int, goal_db: float = 55.0) -> int:
+    """The smallest receptive field from `effective` up to `full` whose tiles agree to goal_db.
+
+    The gradient-threshold estimate can be too small for a network whose influence decays
+    slowly (an untrained one, say), so it is checked through the engine and grown until tiles
+    of 64 px agree with a one-window run; the value that passed is written to the file.
+    """
+    image = _natural_test_image()
+    candidate = effective
+    while True:
+        set_metadata(path, "receptive_field", candidate)
+        if candidate >= full or tile_agreement_db(path, image) >= goal_db:
+            return candidate
+        candidate = min(full, math.ceil(candidate * 1.5))
+
+
 def parity(model: nn.Module, path: Path, size: tuple[int, int] = (40, 56)) -> float:
     """Max |PyTorch - ONNX Runtime| on a random input."""
     import onnxruntime as ort
@@ -155,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     export_onnx(model, args.output, meta)
+    if is_tile_safe(model):
+        rf = settle_receptive_field(args.output, rf, rf_full)
     diff = parity(model, args.output)
     print(
         json.dumps({"output": str(args.output), "receptive_field": [rf, rf_full], "parity": diff})

@@ -68,13 +68,6 @@ def test_engine_loads_it(exported):
     assert up.info.scale == 4 and up.info.tile_safe and up.info.name == "tiny"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="export's effective receptive field (gradient share 1e-4 at one random input) "
-    "reads 24 LR px for this 3-step checkpoint, yet 64-px tiles differ from the whole image "
-    "at 29.6 dB: the overlap it gives the engine is too small for barely trained weights "
-    "(the shipped weights pass the same check)",
-)
 def test_engine_tiles_do_not_show(exported):
     from skimage import data
 
