@@ -115,7 +115,9 @@ def run_case(pdb, case, out):
     images_before = len(Gimp.get_images())
     proc = pdb.lookup_procedure(PROC)
     config = proc.create_config()
-    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    interactive = case.get("run_mode") == "interactive"
+    mode = Gimp.RunMode.INTERACTIVE if interactive else Gimp.RunMode.NONINTERACTIVE
+    config.set_property("run-mode", mode)
     config.set_property("image", image)
     config.set_core_object_array("drawables", [layer])
     for key, value in case.get("args", {}).items():

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -396,3 +397,58 @@ def test_killing_the_plugin_mid_job_kills_the_worker_and_leaves_the_image(gimp):
     assert Path(result["after"]["layers"][0]["pixels"]).read_bytes() == before
     assert gone_after < 5
     print(f"killed at {cpu_at_kill:.1f} s of worker CPU; worker gone after {gone_after:.2f} s")
+
+
+def test_dialog_shows_under_xvfb(gimp):
+    """The interactive run opens the procedure dialog (GimpUi.ProcedureDialog) under Xvfb.
+
+    The screenshot is kept in POCKETSR_SCREENSHOT_DIR when set (the README's picture). The
+    dialog is then closed the way GIMP's Cancel would: by killing the plug-in.
+    """
+    rng = np.random.default_rng(5)
+    marker = gimp.home / "dialog-started"
+    shot = gimp.home / "gimp-dialog.png"
+    case = make_case(
+        gimp.home,
+        "dialog",
+        pixels(rng, 32, 40, 3, "uint8"),
+        "u8",
+        marker=str(marker),
+        run_mode="interactive",
+    )
+    spec_path, out = gimp.write_spec("dialog", [case])
+    argv, env = gimp.command(spec_path)
+    display = f":{100 + os.getpid() % 100}"
+    gimp_cmd = shlex.join(argv[argv.index("--") + 1 :])
+    script = (
+        f"Xvfb {display} -screen 0 1024x768x24 -nolisten tcp -ac >/dev/null 2>&1 & xv=$!; "
+        f"export DISPLAY={display}; sleep 1; "
+        f"python3 {Path(__file__).with_name('xshot.py')} {shot} {marker} 6 & "
+        f"{gimp_cmd}; kill $xv"
+    )
+    argv = [*argv[: argv.index("--") + 1], "sh", "-c", script]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 120
+        while not shot.exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.3)
+        time.sleep(0.5)
+        plugins = _pids_with(b"pocketsr_upscale/pocketsr_upscale.py", gimp.home)
+        for pid in plugins:
+            os.kill(pid, signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert shot.exists(), stderr.decode()[-3000:]
+    assert plugins, "the plug-in was not waiting in its dialog"
+    header = shot.read_bytes()[:24]
+    width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+    assert width > 200 and height > 150, (width, height)
+    keep = os.environ.get("POCKETSR_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        (Path(keep) / shot.name).write_bytes(shot.read_bytes())
+    report = json.loads((out / "report.json").read_text())["cases"][0]
+    assert len(report["after"]["layers"]) == 1  # closing the dialog changed nothing
