@@ -49,7 +49,7 @@ build() {
             || die "could not install mmdebstrap" 3
     fi
     local mirror=${POCKETSR_DEBIAN_MIRROR:-$(machine_mirror)}
-    mirror=${mirror:-http://deb.debian.org/debian}
+    [ -n "$mirror" ] || die "no Debian mirror in apt's sources; set POCKETSR_DEBIAN_MIRROR" 3
     local stage="$ROOT.tmp.$$"
     rm -rf "$stage"
     mkdir -p "$(dirname "$ROOT")"
