@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXPECTED, World, snapshot
+from install_world import EXPECTED, World, snapshot
 
 from pocketsr.installers import cli, engine_env
 from pocketsr.installers.layout import LayoutError, default_source_root, placements

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXPECTED, SOURCE_FILES, World, snapshot, write_tree
+from install_world import EXPECTED, SOURCE_FILES, World, snapshot, write_tree
 
 import pocketsr
 from pocketsr.installers import cli, manifest, platforms

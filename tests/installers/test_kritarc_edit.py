@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from conftest import World, snapshot
+from install_world import World, snapshot
 
 from pocketsr.installers import cli, kritarc
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import train_args
+from model_world import train_args
 
 
 def _free_port() -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import train_args
+from model_world import train_args
 
 from pocketsr.model import train
 

@@ -13,12 +13,9 @@ from types import ModuleType
 import numpy as np
 import pytest
 from PySide6.QtCore import QCoreApplication, QSettings
-from viewer_helpers import blocks
+from viewer_helpers import ICC, blocks
 
 from pocketsr.engine.imageio import ImageMeta, write_image
-
-# A tiny valid ICC-like blob is enough to check it travels through untouched.
-ICC = b"\x00\x00\x01\x00pocketsr-test-profile" + bytes(range(64))
 
 
 @pytest.fixture(autouse=True)

@@ -6,8 +6,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from conftest import ICC
-from viewer_helpers import GapProbe, blocks, drop_files
+from viewer_helpers import ICC, GapProbe, blocks, drop_files
 
 from pocketsr.engine.imageio import read_image, write_image
 from pocketsr.ui.queue import Status

@@ -61,3 +61,7 @@ class GapProbe(QObject):
         self.max_gap = max(self.max_gap, now - self._last)
         self._last = now
         self.ticks += 1
+
+
+# A tiny valid ICC-like blob is enough to check it travels through untouched.
+ICC = b"\x00\x00\x01\x00pocketsr-test-profile" + bytes(range(64))
