@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -16,7 +17,8 @@ from pocketsr.installers.layout import HOSTS
 from pocketsr.installers.transaction import is_executable
 
 Say = Callable[[str], None]
-BINARIES = {"gimp": ["gimp-3.0", "gimp"], "gimp2": ["gimp-2.10"], "krita": ["krita"]}
+# kritarunner first: it reports Krita's version headless, where `krita --version` needs X.
+BINARIES = {"gimp": ["gimp-3.0", "gimp"], "gimp2": ["gimp-2.10"], "krita": ["kritarunner", "krita"]}
 NAMES = {"gimp": "GIMP 3.0", "gimp2": "GIMP 2.10", "krita": "Krita"}
 
 
@@ -43,11 +45,15 @@ class Report:
 
 def _version_line(cmd: list[str]) -> str:
     """The first line a `--version`-style command prints, or why it did not."""
+    # Qt hosts (Krita) try to open a display even for --version: keep them offscreen.
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=20, env=env)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"({exc})"
-    lines = (done.stdout or done.stderr).strip().splitlines()
+    noise = ("qt.", "QStandardPaths")
+    text = (done.stdout or done.stderr).strip()
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith(noise)]
     return lines[0] if lines else f"(exit status {done.returncode})"
 
 
@@ -59,6 +65,7 @@ def check_hosts(report: Report, system: str) -> None:
             path = shutil.which(exe)
             if path:
                 report.info(f"{NAMES[host]}: {path}: {_version_line([path, '--version'])}")
+                break
                 break
         for target in platforms.candidates(host, system):
             if target.root.is_dir():
