@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -141,6 +142,83 @@ def _int_field(header: dict[str, Any], key: str, low: int, high: int) -> int:
     return value
 
 
+class UpscalerCache:
+    """The two most recently used Upscalers, keyed by (model, device, threads)."""
+
+    def __init__(self, models_dir: str | None = None) -> None:
+        self.models_dir = models_dir
+        self._items: dict[tuple[Any, ...], Any] = {}
+
+    def get(self, options: dict[str, Any]) -> Any:
+        """The Upscaler for a request's model/device/threads options (loaded on first use)."""
+        from pocketsr.engine import Upscaler
+
+        model = options.get("model") or "pocketsr-nano"
+        if self.models_dir and os.path.isfile(os.path.join(self.models_dir, f"{model}.onnx")):
+            model = os.path.join(self.models_dir, f"{model}.onnx")
+        key = (model, options.get("device") or "auto", options.get("threads"))
+        if key not in self._items:
+            if len(self._items) >= 2:
+                self._items.pop(next(iter(self._items)))
+            log.info("loading model %s on %s", model, key[1])
+            self._items[key] = Upscaler(model=model, device=key[1], threads=key[2])
+        return self._items[key]
+
+    def clear(self) -> None:
+        """Drop every loaded model."""
+        self._items.clear()
+
+
+def upscale_kwargs(options: dict[str, Any], roi: Any = None) -> dict[str, Any]:
+    """Upscaler.upscale keyword arguments from a request's options and ROI."""
+    kwargs: dict[str, Any] = {"tile": options.get("tile", "auto")}
+    if options.get("scale") is not None:
+        kwargs["scale"] = options["scale"]
+    if options.get("size"):
+        kwargs["size"] = Size(*options["size"])
+    if roi:
+        kwargs["roi"] = Rect(*roi)
+    return kwargs
+
+
+def pixels_view(data: Any, width: int, height: int, channels: int, dtype: str) -> np.ndarray:
+    """A packed pixel buffer as an H×W[×C] array (no copy), checked against its size."""
+    if dtype not in protocol.DTYPES:
+        raise errors.InvalidImageError(f"unsupported pixel type {dtype!r}")
+    nbytes = width * height * channels * np.dtype(dtype).itemsize
+    if len(data) != nbytes:
+        raise errors.InvalidImageError(
+            f"{width}x{height}x{channels} {dtype} needs {nbytes} bytes, got {len(data)}"
+        )
+    return np.frombuffer(data, dtype=dtype).reshape(_array_shape(width, height, channels))
+
+
+def run_local(
+    cache: UpscalerCache,
+    pixels: Any,
+    width: int,
+    height: int,
+    channels: int,
+    dtype: str,
+    roi: Any,
+    options: dict[str, Any],
+    cancel: CancelToken,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> tuple[bytes, int, int, int, str]:
+    """One request run in this process (the bridge's configured in-process path).
+
+    Returns (bytes, width, height, channels, dtype) of the result, as the worker would send it.
+    """
+    image = pixels_view(pixels, width, height, channels, dtype)
+    upscaler = cache.get(options)
+    result = upscaler.upscale(
+        image, progress=on_progress, cancel=cancel, **upscale_kwargs(options, roi)
+    )
+    result = np.ascontiguousarray(result)
+    out_channels = 1 if result.ndim == 2 else result.shape[2]
+    return result.tobytes(), result.shape[1], result.shape[0], out_channels, str(result.dtype)
+
+
 class Worker:
     """Serves one host: reads frames on a reader thread, runs jobs one at a time."""
 
@@ -154,9 +232,8 @@ class Worker:
         self._tiles_done = 0  # of the running job, for the cancel log lines
         self._token: CancelToken | None = None
         self._queue: queue.Queue[Frame | None] = queue.Queue()
-        self._upscalers: dict[tuple[Any, ...], Any] = {}
+        self._upscalers = UpscalerCache()
         self._greeted = False
-        self._models_dir: str | None = None
         self._host_gone = False
 
     # --- output -------------------------------------------------------------------------
@@ -259,7 +336,7 @@ class Worker:
             log.error("%s", message)
             self.send(protocol.error_header(protocol.VERSION_MISMATCH, message, **mine))
             return False
-        self._models_dir = header.get("models_dir") or None
+        self._upscalers.models_dir = header.get("models_dir") or None
         self._greeted = True
         log.info("hello from %s %s", header.get("client", "?"), header.get("client_version", "?"))
         self.send({"type": protocol.HELLO, **mine})
@@ -273,51 +350,28 @@ class Worker:
             "engine_version": __version__,
             "protocol": protocol.PROTOCOL_VERSION,
             "python": platform.python_version(),
-            "models": list_models(self._models_dir),
+            "models": list_models(self._upscalers.models_dir),
             "devices": _devices(),
             "log_path": str(self._log_path) if self._log_path else None,
         }
-
-    def _upscaler(self, options: dict[str, Any]) -> Any:
-        """A cached Upscaler for (model, device, threads)."""
-        from pocketsr.engine import Upscaler
-
-        model = options.get("model") or "pocketsr-nano"
-        if self._models_dir and os.path.isfile(os.path.join(self._models_dir, f"{model}.onnx")):
-            model = os.path.join(self._models_dir, f"{model}.onnx")
-        device = options.get("device") or "auto"
-        threads = options.get("threads")
-        key = (model, device, threads)
-        if key not in self._upscalers:
-            if len(self._upscalers) >= 2:
-                self._upscalers.pop(next(iter(self._upscalers)))
-            log.info("loading model %s on %s", model, device)
-            self._upscalers[key] = Upscaler(model=model, device=device, threads=threads)
-        return self._upscalers[key]
 
     def _input_array(self, frame: Frame) -> np.ndarray:
         """The request's pixels as an array: a view of the payload or a map of the file."""
         h = frame.header
         dtype = h.get("dtype")
-        if dtype not in protocol.DTYPES:
-            raise errors.InvalidImageError(f"unsupported pixel type {dtype!r}")
         width = _int_field(h, "width", 1, 1 << 20)
         height = _int_field(h, "height", 1, 1 << 20)
         channels = _int_field(h, "channels", 1, 4)
-        shape = _array_shape(width, height, channels)
-        nbytes = width * height * channels * np.dtype(dtype).itemsize
         source = h.get("input") or {}
-        if source.get("file"):
-            path = source["file"]
-            if os.path.getsize(path) < nbytes:
-                raise errors.InvalidImageError(f"the pixel file holds fewer than {nbytes} bytes")
-            return np.memmap(path, dtype=dtype, mode="r", shape=shape)
-        if len(frame.payload) != nbytes:
-            raise errors.InvalidImageError(
-                f"{width}x{height}x{channels} {dtype} needs {nbytes} bytes, "
-                f"got {len(frame.payload)}"
-            )
-        return np.frombuffer(frame.payload, dtype=dtype).reshape(shape)
+        if not source.get("file"):
+            return pixels_view(frame.payload, width, height, channels, dtype)
+        if dtype not in protocol.DTYPES:
+            raise errors.InvalidImageError(f"unsupported pixel type {dtype!r}")
+        nbytes = width * height * channels * np.dtype(dtype).itemsize
+        path = source["file"]
+        if os.path.getsize(path) < nbytes:
+            raise errors.InvalidImageError(f"the pixel file holds fewer than {nbytes} bytes")
+        return np.memmap(path, dtype=dtype, mode="r", shape=_array_shape(width, height, channels))
 
     def _upscale(self, frame: Frame) -> None:
         """Run one upscale job, streaming progress (and tiles on request), then the result."""
@@ -325,14 +379,8 @@ class Worker:
         job_id = h.get("id")
         image = self._input_array(frame)
         options = dict(h.get("options") or {})
-        upscaler = self._upscaler(options)
-        kwargs: dict[str, Any] = {"tile": options.get("tile", "auto")}
-        if options.get("scale") is not None:
-            kwargs["scale"] = options["scale"]
-        if options.get("size"):
-            kwargs["size"] = Size(*options["size"])
-        if h.get("roi"):
-            kwargs["roi"] = Rect(*h["roi"])
+        upscaler = self._upscalers.get(options)
+        kwargs = upscale_kwargs(options, h.get("roi"))
         want_tiles = bool(h.get("tiles"))
         target = (h.get("output") or {}).get("file")
         out = None

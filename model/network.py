@@ -27,6 +27,18 @@ def alpha_bar(cfg: NetConfig) -> float:
     return float(torch.cumprod(1 - betas, 0)[cfg.timestep])
 
 
+def make_decoder(cfg: NetConfig) -> Decoder:
+    """The LiteED decoder a configuration describes (shared by the SR model and stage ae)."""
+    return Decoder(
+        cfg.latent_channels,
+        cfg.dec_channels,
+        cfg.enc_channels,
+        cfg.scale,
+        cfg.dec_blocks,
+        cfg.fusion,
+    )
+
+
 class PocketSR(nn.Module):
     """The one-step super-resolution network; input LR RGB 0..1, output xscale RGB (unclamped)."""
 
@@ -40,14 +52,7 @@ class PocketSR(nn.Module):
         else:
             raise ValueError(f"unknown latent_grid {cfg.latent_grid!r}")
         self.unet = UNet(cfg, heavy=heavy)
-        self.decoder = Decoder(
-            cfg.latent_channels,
-            cfg.dec_channels,
-            cfg.enc_channels,
-            cfg.scale,
-            cfg.dec_blocks,
-            cfg.fusion,
-        )
+        self.decoder = make_decoder(cfg)
         abar = alpha_bar(cfg)
         self.register_buffer("inv_sqrt_abar", torch.tensor(1 / math.sqrt(abar)))
         self.register_buffer("sqrt_one_minus_abar", torch.tensor(math.sqrt(1 - abar)))
@@ -113,14 +118,7 @@ class AutoEncoder(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.encoder = HREncoder(cfg.enc_channels, cfg.latent_channels, cfg.scale)
-        self.decoder = Decoder(
-            cfg.latent_channels,
-            cfg.dec_channels,
-            cfg.enc_channels,
-            cfg.scale,
-            cfg.dec_blocks,
-            cfg.fusion,
-        )
+        self.decoder = make_decoder(cfg)
 
     def forward(self, hr: torch.Tensor) -> torch.Tensor:
         """Reconstruct HR on top of the upsampled clean LR (as the SR decoder will)."""

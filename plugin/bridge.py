@@ -905,10 +905,10 @@ class InProcessEngine(object):
     """The Bridge API on top of pocketsr.engine imported into this Python (configured only)."""
 
     def __init__(self, models_dir=None, log_dir=None):
-        from pocketsr.engine import Upscaler  # noqa: F401 - fail early with ImportError
+        from pocketsr.engine import worker  # fail early with ImportError
         self.models_dir = models_dir
         self.log_dir = log_dir or default_log_dir()
-        self._upscalers = {}
+        self._cache = worker.UpscalerCache(models_dir)
 
     @property
     def log_path(self):
@@ -928,23 +928,10 @@ class InProcessEngine(object):
 
     def upscale(self, pixels, width, height, channels, dtype, roi=None, options=None,
                 on_progress=None, is_cancelled=None, on_tile=None):
-        """Same contract as Bridge.upscale, run in this process."""
-        import numpy as np
+        """Same contract as Bridge.upscale, run in this process by the worker's own code."""
+        from pocketsr.engine import errors, worker
+        from pocketsr.engine.types import CancelToken
 
-        from pocketsr.engine import Upscaler, errors
-        from pocketsr.engine.types import CancelToken, Rect, Size
-
-        options = dict(options or {})
-        shape = (height, width) if channels == 1 else (height, width, channels)
-        try:
-            image = np.frombuffer(pixels, dtype=dtype).reshape(shape)
-        except (TypeError, ValueError) as exc:
-            raise EngineError("The pixels do not match %dx%d with %d %s channels: %s"
-                              % (width, height, channels, dtype, exc), code="invalid_image")
-        key = (options.get("model") or "pocketsr-nano", options.get("device") or "auto",
-               options.get("threads"))
-        if key not in self._upscalers:
-            self._upscalers = {key: Upscaler(model=key[0], device=key[1], threads=key[2])}
         token = CancelToken()
 
         def progress(p):
@@ -952,31 +939,22 @@ class InProcessEngine(object):
                 token.cancel()
             rect = (p.rect.x, p.rect.y, p.rect.width, p.rect.height) if p.rect else None
             if on_tile is not None and rect is not None and p.pixels is not None:
-                on_tile(rect[0], rect[1], rect[2], rect[3],
-                        np.ascontiguousarray(p.pixels).tobytes())
+                on_tile(rect[0], rect[1], rect[2], rect[3], p.pixels.copy(order="C").tobytes())
             if on_progress is not None:
                 on_progress(ProgressInfo(p.done, p.total, p.elapsed, p.eta, rect))
 
-        kwargs = {"tile": options.get("tile", "auto"), "progress": progress, "cancel": token}
-        if options.get("scale") is not None:
-            kwargs["scale"] = options["scale"]
-        if options.get("size"):
-            kwargs["size"] = Size(*options["size"])
-        if roi:
-            kwargs["roi"] = Rect(*roi)
         if is_cancelled is not None and is_cancelled():
             raise CancelledError("Cancelled.")
         start = time.time()
         try:
-            out = self._upscalers[key].upscale(image, **kwargs)
+            data, w, h, c, dt = worker.run_local(
+                self._cache, pixels, width, height, channels, dtype, roi,
+                dict(options or {}), token, progress)
         except errors.Cancelled as exc:
             raise CancelledError(str(exc) or "Cancelled.")
         except errors.PocketSRError as exc:
             raise EngineError(str(exc), code=exc.code)
-        out = np.ascontiguousarray(out)
-        out_channels = 1 if out.ndim == 2 else out.shape[2]
-        return UpscaleResult(out.tobytes(), out.shape[1], out.shape[0], out_channels,
-                             str(out.dtype), time.time() - start)
+        return UpscaleResult(data, w, h, c, dt, time.time() - start)
 
     def last_log_lines(self, n=40):
         """The last n lines of the engine log."""
@@ -984,7 +962,7 @@ class InProcessEngine(object):
 
     def close(self):
         """Drop loaded models."""
-        self._upscalers = {}
+        self._cache.clear()
 
 
 def connect(config=None, **kwargs):
