@@ -12,7 +12,6 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 HOST_CHROOT = REPO / "tests" / "tools" / "host_chroot.sh"
-PLUGIN_SRC = REPO / "plugin"
 
 
 def chroot_ready() -> tuple[bool, str]:
@@ -32,37 +31,29 @@ def chroot_ready() -> tuple[bool, str]:
     return False, f"could not build the GIMP 3 chroot:\n{proc.stderr[-3000:]}"
 
 
-def install_plugin(host: str, profile: Path) -> str:
-    """Install the plug-in for `host` ("gimp" / "gimp2") into a GIMP profile folder.
+def run_installer(home: Path, *args: str) -> str:
+    """Install with the project's own installer (`pocketsr install`) into a throwaway HOME.
 
-    Uses the installer's own layout (pocketsr.installers.layout.placements) when it exists,
-    else a copy of the same layout (the contract in the GIMP issue). Returns which was used.
+    The engine is the project's venv (--engine-python), so nothing is downloaded. Returns how
+    the plug-in was installed, for the test reports.
     """
-    try:
-        from pocketsr.installers.layout import placements
-    except ImportError:
-        placements = None
-    if placements is not None:
-        for p in placements(host, PLUGIN_SRC):
-            dest = profile / p.dest
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(p.source, dest)
-            if p.executable:
-                dest.chmod(0o755)
-        return "installers.layout"
-    entry = "pocketsr_upscale.py" if host == "gimp" else "pocketsr_upscale_210.py"
-    base = profile / "plug-ins" / ("pocketsr_upscale" if host == "gimp" else "")
-    base.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(PLUGIN_SRC / "gimp" / entry, base / entry)
-    (base / entry).chmod(0o755)
-    shutil.copytree(
-        PLUGIN_SRC / "gimp" / "pocketsr_gimp",
-        base / "pocketsr_gimp",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-        dirs_exist_ok=True,
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "POCKETSR_"))}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
     )
-    shutil.copyfile(PLUGIN_SRC / "bridge.py", base / "pocketsr_bridge.py")
-    return "test copy helper"
+    argv = [sys.executable, "-m", "pocketsr.engine.cli", "install"]
+    argv += ["--engine-python", engine_python(), *args]
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
+    if proc.returncode != 0:
+        raise AssertionError(f"pocketsr install failed:\n{proc.stdout}\n{proc.stderr}")
+    return "pocketsr install"
+
+
+def install_plugin(host: str, home: Path, profile: Path) -> str:
+    """Install the GIMP plug-in for `host` ("gimp" / "gimp2") into a profile under home."""
+    return run_installer(home, "--host", host, "--profile-dir", str(profile))
 
 
 def engine_python() -> str:

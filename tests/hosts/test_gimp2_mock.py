@@ -31,8 +31,9 @@ NEW_LAYER, NEW_IMAGE, REPLACE = 0, 1, 2
 
 @pytest.fixture(scope="module")
 def plugins(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    profile = tmp_path_factory.mktemp("gimp2-profile")
-    install_plugin("gimp2", profile)
+    home = tmp_path_factory.mktemp("gimp2-home")
+    profile = home / ".config" / "GIMP" / "2.10"
+    install_plugin("gimp2", home, profile)
     return profile / "plug-ins"
 
 

@@ -52,7 +52,7 @@ class GimpSession:
     def __init__(self, home: Path) -> None:
         self.home = home
         self.profile = home / ".config" / "GIMP" / "3.0"
-        self.installed_by = install_plugin("gimp", self.profile)
+        self.installed_by = install_plugin("gimp", home, self.profile)
         self.config = home / "pocketsr-plugin.json"
         self.config_text = json.dumps({"python": engine_python(), "log_dir": str(home / "logs")})
         self.config.write_text(self.config_text)

@@ -1,7 +1,7 @@
 """The Krita plug-in in real Krita: 5.1.5 (Debian 12, on this machine) and 5.2.9 (trixie chroot).
 
-The plug-in is installed into a throwaway HOME/XDG tree with the installer's layout (or the
-same copy rule when the installer is not there yet), enabled in kritarc, and driven through
+The plug-in is installed into a throwaway HOME/XDG tree by the project's installer
+(`pocketsr install`), enabled in kritarc by it, and driven through
 its own `api.upscale` by tests/hosts/krita_driver.py under `kritarunner` (offscreen). One
 Krita run per host does every case; the tests then compare what Krita holds with the
 engine's result on the same pixels, computed here in-process.
@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hostutil import run_installer
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "plugin"
@@ -177,40 +178,20 @@ def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
 
 
 # --- installing into a throwaway profile ------------------------------------------------
-def _placements() -> tuple[str, list[tuple[Path, str]]]:
-    """(which copier, [(source, destination relative to Krita's data dir)])."""
-    try:
-        from pocketsr.installers import layout
-    except ImportError:
-        layout = None
-    if layout is not None and hasattr(layout, "placements"):
-        return "installers.layout.placements", [
-            (p.source, str(p.dest)) for p in layout.placements("krita", PLUGIN)
-        ]
-    # The installer's documented layout, until its code lands.
-    items = [
-        (path, f"pykrita/pocketsr_upscale/{path.relative_to(KRITA_SRC).as_posix()}")
-        for path in sorted(KRITA_SRC.rglob("*"))
-        if path.is_file() and "__pycache__" not in path.parts
-    ]
-    items += [
-        (PLUGIN / "bridge.py", "pykrita/pocketsr_upscale/pocketsr_bridge.py"),
-        (PLUGIN / "krita" / "pocketsr_upscale.desktop", "pykrita/pocketsr_upscale.desktop"),
-        (PLUGIN / "krita" / "pocketsr_upscale.action", "actions/pocketsr_upscale.action"),
-    ]
-    return "test copy helper", items
-
-
 def install_profile(home: Path) -> dict[str, str]:
     """Install and enable the plug-in under home; return the environment for Krita."""
     data, config = home / ".local" / "share", home / ".config"
-    copier, items = _placements()
-    for source, dest in items:
-        target = data / "krita" / dest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-    config.mkdir(parents=True, exist_ok=True)
-    (config / "kritarc").write_text("[python]\nenable_pocketsr_upscale=true\n", encoding="utf-8")
+    (data / "krita").mkdir(parents=True, exist_ok=True)
+    # The project's installer copies the plug-in and enables it in kritarc.
+    copier = run_installer(
+        home,
+        "--host",
+        "krita",
+        "--data-dir",
+        str(data / "krita"),
+        "--kritarc",
+        str(config / "kritarc"),
+    )
     (home / "logs").mkdir(exist_ok=True)
     return {
         "HOME": str(home),
