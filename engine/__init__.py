@@ -12,7 +12,7 @@ from .errors import (
 from .modelinfo import load_model_info
 from .session import available_devices
 from .types import CancelToken, ModelInfo, Progress, Rect, Size
-from .upscaler import DEFAULT_MODEL, Upscaler, embedded_models
+from .upscaler import DEFAULT_MODEL, Upscaler, UpscalerCache, embedded_models
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -29,6 +29,7 @@ __all__ = [
     "Rect",
     "Size",
     "Upscaler",
+    "UpscalerCache",
     "available_devices",
     "embedded_models",
     "load_model_info",

@@ -180,7 +180,6 @@ def plan_axis(
     spans = []
     for i, (p, q, a, z) in enumerate(needed):
         start = a - (wlen - (z - a)) // 2  # spread the spare context on both sides
-        to_native = model_scale * roi_len / out_len
         spans.append(
             Span(
                 window_start=start,
@@ -191,8 +190,9 @@ def plan_axis(
                 final_end=edges[i + 1] if i < n - 1 else out_len,
                 ramp_in=b if i else 0,
                 ramp_out=b if i < n - 1 else 0,
-                src_start=(roi_start - start) * model_scale + p * to_native,
-                src_end=(roi_start - start) * model_scale + q * to_native,
+                # One division of exact integers: whole-pixel positions stay exact floats.
+                src_start=(roi_start - start) * model_scale + p * model_scale * roi_len / out_len,
+                src_end=(roi_start - start) * model_scale + q * model_scale * roi_len / out_len,
             )
         )
     return tuple(spans)

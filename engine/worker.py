@@ -24,6 +24,7 @@ from pocketsr import __version__
 from pocketsr.engine import errors, protocol
 from pocketsr.engine.protocol import Frame
 from pocketsr.engine.types import CancelToken, Progress, Rect, Size
+from pocketsr.engine.upscaler import UpscalerCache
 
 log = logging.getLogger("pocketsr.worker")
 
@@ -142,33 +143,6 @@ def _int_field(header: dict[str, Any], key: str, low: int, high: int) -> int:
     return value
 
 
-class UpscalerCache:
-    """The two most recently used Upscalers, keyed by (model, device, threads)."""
-
-    def __init__(self, models_dir: str | None = None) -> None:
-        self.models_dir = models_dir
-        self._items: dict[tuple[Any, ...], Any] = {}
-
-    def get(self, options: dict[str, Any]) -> Any:
-        """The Upscaler for a request's model/device/threads options (loaded on first use)."""
-        from pocketsr.engine import Upscaler
-
-        model = options.get("model") or "pocketsr-nano"
-        if self.models_dir and os.path.isfile(os.path.join(self.models_dir, f"{model}.onnx")):
-            model = os.path.join(self.models_dir, f"{model}.onnx")
-        key = (model, options.get("device") or "auto", options.get("threads"))
-        if key not in self._items:
-            if len(self._items) >= 2:
-                self._items.pop(next(iter(self._items)))
-            log.info("loading model %s on %s", model, key[1])
-            self._items[key] = Upscaler(model=model, device=key[1], threads=key[2])
-        return self._items[key]
-
-    def clear(self) -> None:
-        """Drop every loaded model."""
-        self._items.clear()
-
-
 def upscale_kwargs(options: dict[str, Any], roi: Any = None) -> dict[str, Any]:
     """Upscaler.upscale keyword arguments from a request's options and ROI."""
     kwargs: dict[str, Any] = {"tile": options.get("tile", "auto")}
@@ -193,6 +167,11 @@ def pixels_view(data: Any, width: int, height: int, channels: int, dtype: str) -
     return np.frombuffer(data, dtype=dtype).reshape(_array_shape(width, height, channels))
 
 
+def cached_upscaler(cache: UpscalerCache, options: dict[str, Any]) -> Any:
+    """The Upscaler a request's model/device/threads options ask for."""
+    return cache.get(options.get("model"), options.get("device"), options.get("threads"))
+
+
 def run_local(
     cache: UpscalerCache,
     pixels: Any,
@@ -210,7 +189,7 @@ def run_local(
     Returns (bytes, width, height, channels, dtype) of the result, as the worker would send it.
     """
     image = pixels_view(pixels, width, height, channels, dtype)
-    upscaler = cache.get(options)
+    upscaler = cached_upscaler(cache, options)
     result = upscaler.upscale(
         image, progress=on_progress, cancel=cancel, **upscale_kwargs(options, roi)
     )
@@ -379,7 +358,7 @@ class Worker:
         job_id = h.get("id")
         image = self._input_array(frame)
         options = dict(h.get("options") or {})
-        upscaler = self._upscalers.get(options)
+        upscaler = cached_upscaler(self._upscalers, options)
         kwargs = upscale_kwargs(options, h.get("roi"))
         want_tiles = bool(h.get("tiles"))
         target = (h.get("output") or {}).get("file")

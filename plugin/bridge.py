@@ -905,10 +905,10 @@ class InProcessEngine(object):
     """The Bridge API on top of pocketsr.engine imported into this Python (configured only)."""
 
     def __init__(self, models_dir=None, log_dir=None):
-        from pocketsr.engine import worker  # fail early with ImportError
+        from pocketsr.engine import UpscalerCache  # fail early with ImportError
         self.models_dir = models_dir
         self.log_dir = log_dir or default_log_dir()
-        self._cache = worker.UpscalerCache(models_dir)
+        self._cache = UpscalerCache(models_dir)
 
     @property
     def log_path(self):

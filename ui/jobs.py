@@ -21,6 +21,7 @@ from pocketsr.engine import (
     Rect,
     Size,
     Upscaler,
+    UpscalerCache,
 )
 from pocketsr.engine.imageio import (
     is_image_path,
@@ -42,22 +43,6 @@ Task = Callable[[Callable[[Progress], None], CancelToken], Any]
 def engine_threads() -> int:
     """ONNX Runtime threads for viewer jobs: leave one core to the interface."""
     return max(1, (os.cpu_count() or 2) - 1)
-
-
-class UpscalerCache:
-    """Upscalers by (model, device), created on first use, shared across jobs (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._cache: dict[tuple[str, str], Upscaler] = {}
-
-    def get(self, model: str, device: str) -> Upscaler:
-        """The Upscaler for a model and device (loading it the first time is slow)."""
-        key = (model, device)
-        with self._lock:
-            if key not in self._cache:
-                self._cache[key] = Upscaler(model, device, threads=engine_threads())
-            return self._cache[key]
 
 
 class _Worker(QObject):
@@ -183,7 +168,7 @@ def upscale_task(
     kwargs = options.engine_kwargs()
 
     def run(report: Callable[[Progress], None], cancel: CancelToken) -> np.ndarray:
-        upscaler = cache.get(options.model, options.device)
+        upscaler = cache.get(options.model, options.device, engine_threads())
         region = roi or Rect(0, 0, pixels.shape[1], pixels.shape[0])
         size = output_size(upscaler, region.width, region.height, kwargs)
         report(Progress(0, 0, 0.0, None, Rect.of_size(size)))
@@ -203,7 +188,7 @@ def batch_task(cache: UpscalerCache, options: UpscaleOptions, source: Path, fold
 
     def run(report: Callable[[Progress], None], cancel: CancelToken) -> Path:
         loaded = read_image(source)
-        upscaler = cache.get(options.model, options.device)
+        upscaler = cache.get(options.model, options.device, engine_threads())
         result = upscaler.upscale(
             to_engine_layout(loaded.pixels), progress=report, cancel=cancel, **kwargs
         )

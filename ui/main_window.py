@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pocketsr.engine import PocketSRError, Progress, Rect
+from pocketsr.engine import PocketSRError, Progress, Rect, UpscalerCache
 from pocketsr.engine.imageio import (
     ImageMeta,
     LoadedImage,
@@ -42,7 +42,7 @@ from pocketsr.engine.imageio import (
 from .canvas import Canvas, Compare, Tool
 from .convert import to_qimage
 from .files import OPEN_FILTER, expand_paths, image_from_mime, paths_from_mime
-from .jobs import JobRunner, UpscalerCache, upscale_task
+from .jobs import JobRunner, upscale_task
 from .notice import NoticeBar
 from .panel import OptionsPanel
 from .queue import BatchQueue

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pocketsr.engine import Progress
+from pocketsr.engine import Progress, UpscalerCache
 
-from .jobs import JobRunner, UpscalerCache, batch_task
+from .jobs import JobRunner, batch_task
 from .settings import UpscaleOptions
 
 

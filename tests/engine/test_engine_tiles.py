@@ -109,3 +109,10 @@ def test_single_window_when_tile_is_none():
     )
     assert len(plan) == 1
     assert plan.window_size == Size(48, 32)
+
+
+def test_native_source_span_stays_inside_the_window_output():
+    # Found by Hypothesis: 21 rows to 23 at x3 once gave src_end 63.00000000000001 > 63.
+    plan = plan_tiles(Rect(0, 0, 1, 21), Size(1, 23), model_scale=3, tile=21, context=0, blend=0)
+    for span in plan.rows:
+        assert 0 <= span.src_start < span.src_end <= span.window_len * plan.model_scale
