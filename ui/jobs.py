@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QEventLoop, QObject, QThread, Signal, Slot
 
 from pocketsr.engine import (
     Cancelled,
@@ -148,6 +148,41 @@ class JobRunner(QObject):
     def _on_cancelled(self, job: int) -> None:
         self._tokens.pop(job, None)
         self.cancelled.emit(job)
+
+
+class _Done(QObject):
+    """Carries 'the background call ended' from its thread to the GUI thread's event loop."""
+
+    ended = Signal()
+
+
+def wait_off_thread(fn: Callable[[], Any]) -> Any:
+    """Run fn on a short-lived thread while the GUI thread keeps processing its events.
+
+    For file reads and writes: the caller gets fn's result (or exception) as if it had called
+    fn itself, but the window keeps repainting and answering meanwhile.
+    """
+    loop = QEventLoop()
+    done = _Done()
+    done.ended.connect(loop.quit)  # queued: emitted from the helper thread
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # handed back to the caller's thread
+            box["error"] = exc
+        finally:
+            done.ended.emit()
+
+    thread = threading.Thread(target=target, name="pocketsr-file", daemon=True)
+    thread.start()
+    if thread.is_alive():
+        loop.exec()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
 
 
 # ------------------------------------------------------------------ the viewer's tasks

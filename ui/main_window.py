@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QRect, Qt
@@ -42,7 +44,7 @@ from pocketsr.engine.imageio import (
 from .canvas import Canvas, Compare, Tool
 from .convert import to_qimage
 from .files import OPEN_FILTER, expand_paths, image_from_mime, paths_from_mime
-from .jobs import JobRunner, upscale_task
+from .jobs import JobRunner, upscale_task, wait_off_thread
 from .notice import NoticeBar
 from .panel import OptionsPanel
 from .queue import BatchQueue
@@ -67,6 +69,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("PocketSR Upscale")
         self.setAcceptDrops(True)
         self.cache = UpscalerCache()
+        self._file_busy = ""  # what file work is running, if any
         self.runner = JobRunner(self)
         self.runner.progressed.connect(self._on_progress)
         self.runner.finished.connect(self._on_finished)
@@ -236,12 +239,25 @@ class MainWindow(QMainWindow):
             if self.load_file(path):
                 break
 
+    def _file_work(self, verb: str, path: Path, fn: Callable[[], Any]) -> Any:
+        """Run a file read/write off the GUI thread (the window stays live); one at a time."""
+        if self._file_busy:
+            raise OSError(f"still {self._file_busy}; try again in a moment")
+        self._file_busy = f"{verb} {path.name}"
+        self.statusBar().showMessage(f"{verb.capitalize()} {path.name}…")
+        try:
+            return wait_off_thread(fn)
+        finally:
+            self._file_busy = ""
+            self.statusBar().clearMessage()
+
     def load_file(self, path: str | Path) -> bool:
         """Show one image file; a bad file gives a message and changes nothing."""
+        path = Path(path)
         try:
-            loaded = read_image(path)
+            loaded = self._file_work("reading", path, lambda: read_image(path))
         except (PocketSRError, OSError, ValueError) as exc:
-            self.notify(f"Cannot open {Path(path).name}: {exc}")
+            self.notify(f"Cannot open {path.name}: {exc}")
             return False
         self.settings.add_recent(str(Path(path).resolve()))
         self._show_image(LoadedImage(to_engine_layout(loaded.pixels), loaded.meta, loaded.path))
@@ -436,9 +452,12 @@ class MainWindow(QMainWindow):
             pixels = convert_depth(pixels, np.uint8)
         elif bit_depth == 16:
             pixels = convert_depth(pixels, np.uint16)
+        meta = self.image.meta
         try:
             format_for(path)
-            write_image(path, pixels, self.image.meta, overwrite=True)
+            self._file_work(
+                "writing", path, lambda: write_image(path, pixels, meta, overwrite=True)
+            )
         except (PocketSRError, OSError, ValueError) as exc:
             self.notify(f"Cannot save {path.name}: {exc}")
             return False

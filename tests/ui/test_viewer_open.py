@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QMimeData, QSettings, QTimer, QUrl
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
-from viewer_helpers import blocks, drop_files
+from viewer_helpers import GapProbe, blocks, drop_files
 
 from pocketsr.engine.imageio import write_image
 from pocketsr.ui.convert import from_qimage, to_qimage
@@ -121,3 +122,27 @@ def test_command_line_opens_files(qtbot, image_file: Path) -> None:
     QTimer.singleShot(300, close_all)
     assert app.main(["pocketsr-viewer", str(image_file)]) == 0
     assert any("photo.png" in title for title in seen)
+
+
+def test_reading_and_writing_a_big_file_keeps_the_window_live(window, tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    big = rng.integers(0, 65536, size=(1500, 1500, 3), dtype=np.uint16)  # 16-bit PNG: slow
+    path = write_image(tmp_path / "big16.png", big)
+    probe = GapProbe()
+    probe.start()
+    started = time.perf_counter()
+    assert window.load_file(path)
+    read_s = time.perf_counter() - started
+    probe.stop()
+    assert np.array_equal(window.image.pixels, big)
+    print(f"read {read_s:.2f} s, {probe.ticks} ticks, max gap {probe.max_gap * 1000:.0f} ms")
+    assert read_s > 0.2, "the file must take long enough to read for the probe to mean much"
+    assert probe.ticks >= 5 and probe.max_gap < 0.25
+
+    # A second file operation while one runs is refused with a message, not nested.
+    window._file_busy = "reading big16.png"
+    try:
+        assert not window.load_file(path)
+        assert "still reading" in window.last_message
+    finally:
+        window._file_busy = ""
