@@ -1,8 +1,10 @@
-"""Shared fixtures: small deterministic ONNX SR models built by tests/engine/onnx_models.py."""
+"""Shared fixtures: small deterministic ONNX SR models (tests/engine/onnx_models.py), Python 2.7."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
 from pathlib import Path
 from types import ModuleType
 
@@ -54,3 +56,19 @@ def sr_model_bare(onnx_models: ModuleType, models_dir: Path) -> Path:
     return onnx_models.make_sr_model(
         models_dir / "bare.onnx", scale=4, size_multiple=8, metadata=False
     )
+
+
+@pytest.fixture(scope="session")
+def python27() -> str:
+    """A real CPython 2.7 (Debian bullseye packages, tests/tools/get_python27.sh)."""
+    script = Path(__file__).resolve().parent / "tools" / "get_python27.sh"
+    proc = subprocess.run(
+        ["bash", str(script)], capture_output=True, text=True, timeout=600, check=False
+    )
+    if proc.returncode == 0:
+        return proc.stdout.strip().splitlines()[-1]
+    message = f"could not obtain Python 2.7 with {script}:\n{proc.stderr[-2000:]}"
+    # Only an unreachable archive outside CI may skip; everywhere else this must be loud.
+    if proc.returncode == 4 and not os.environ.get("CI"):
+        pytest.skip("Debian's archive is unreachable, so no Python 2.7: " + message)
+    pytest.fail(message)

@@ -13,7 +13,6 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 BRIDGE_FILE = REPO / "plugin" / "bridge.py"
-GET_PY27 = REPO / "tests" / "tools" / "get_python27.sh"
 
 
 def load_onnx_models():

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bridge_testutil import GET_PY27, load_onnx_models, zombie_children
+from bridge_testutil import load_onnx_models, zombie_children
 
 from pocketsr.plugin import bridge as bridge_mod
 
@@ -54,21 +52,3 @@ def shared_bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     b = bridge_mod.Bridge(python=sys.executable, config={}, log_dir=str(logs))
     yield b
     b.close()
-
-
-@pytest.fixture(scope="session")
-def python27() -> str:
-    """A real CPython 2.7 (Debian bullseye packages), fetched once into the user's cache."""
-    proc = subprocess.run(
-        ["bash", str(GET_PY27)], capture_output=True, text=True, timeout=600, check=False
-    )
-    if proc.returncode == 0:
-        return proc.stdout.strip().splitlines()[-1]
-    message = f"could not obtain Python 2.7 with {GET_PY27}:\n{proc.stderr[-2000:]}"
-    # Only an unreachable archive outside CI may skip; everywhere else this must be loud.
-    if proc.returncode == 4 and not os.environ.get("CI"):
-        pytest.skip(
-            "Debian's archive is unreachable, so the Python 2.7 bridge tests "
-            "cannot run here: " + message
-        )
-    pytest.fail(message)
