@@ -150,12 +150,14 @@ def tile_agreement_db(path: Path, image: np.ndarray, tile: int = 64) -> float:
     return float("inf") if mse == 0 else 10 * math.log10(255.0**2 / mse)
 
 
-def settle_receptive_field(path: Path, effective: int, full: int, goal_db: float = 55.0) -> int:
+def settle_receptive_field(path: Path, effective: int, full: int, goal_db: float = 52.0) -> int:
     """The smallest receptive field from `effective` up to `full` whose tiles agree to goal_db.
 
     The gradient-threshold estimate can be too small for a network whose influence decays
     slowly (an untrained one, say), so it is checked through the engine and grown until tiles
-    of 64 px agree with a one-window run; the value that passed is written to the file.
+    of 64 px agree with a one-window run; the value that passed is written to the file. The
+    goal sits above the engine's 50 dB promise but below the ~53-57 dB floor that float32
+    blending alone gives the trained nano models, where a larger overlap buys nothing.
     """
     image = _natural_test_image()
     candidate = effective
