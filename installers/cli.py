@@ -6,13 +6,13 @@ import argparse
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pocketsr
 from pocketsr.installers import doctor, engine_env, manifest, platforms
 from pocketsr.installers.engine_env import EngineEnvError
-from pocketsr.installers.install import InstallError, plan_install, plan_uninstall
+from pocketsr.installers.install import InstallError, Plan, plan_install, plan_uninstall
 from pocketsr.installers.layout import HOSTS, LayoutError, default_source_root, placements
 from pocketsr.installers.targets import TargetError, hosts_for, resolve
 from pocketsr.installers.transaction import TransactionError
@@ -68,6 +68,23 @@ def _fail(command: str, exc: Exception) -> int:
     return EXIT_FAILED
 
 
+def _carry_out(
+    plan: Plan, dry_run: bool, on_failure: str, undo: Callable[[], None] = lambda: None
+) -> bool:
+    """Print a dry run's plan, or apply it; False (after `undo`) when it was rolled back."""
+    if dry_run:
+        plan.describe(say, "would ")
+        say("Dry run: nothing was changed.")
+        return True
+    try:
+        plan.apply()
+    except TransactionError as exc:
+        undo()
+        say(f"{on_failure} {exc}")
+        return False
+    return True
+
+
 def install_main(argv: Sequence[str] | None = None) -> int:
     """Run `pocketsr install`; return the exit code."""
     args = install_parser().parse_args(argv)
@@ -94,17 +111,17 @@ def install_main(argv: Sequence[str] | None = None) -> int:
     if plan.empty:
         say("PocketSR is already installed and up to date; nothing to do.")
         return EXIT_OK
-    if args.dry_run:
-        plan.describe(say, "would ")
-        say("Dry run: nothing was changed.")
-        return EXIT_OK
-    try:
-        plan.apply()
-    except TransactionError as exc:
+
+    def drop_new_engine() -> None:
         if engine.created is not None:
             shutil.rmtree(engine.created, ignore_errors=True)
-        say(f"pocketsr install: nothing was installed. {exc}")
+
+    if not _carry_out(
+        plan, args.dry_run, "pocketsr install: nothing was installed.", drop_new_engine
+    ):
         return EXIT_FAILED
+    if args.dry_run:
+        return EXIT_OK
     say(f"Installed PocketSR {pocketsr.__version__} (engine: {engine.python}).")
     say("Restart GIMP or Krita to load the plug-in; `pocketsr doctor` checks everything.")
     return EXIT_OK
@@ -130,15 +147,10 @@ def uninstall_main(argv: Sequence[str] | None = None) -> int:
         plan = plan_uninstall(system, chosen, keep_engine=args.keep_engine)
     except OSError as exc:
         return _fail("uninstall", exc)
-    if args.dry_run:
-        plan.describe(say, "would ")
-        say("Dry run: nothing was changed.")
-        return EXIT_OK
-    try:
-        plan.apply()
-    except TransactionError as exc:
-        say(f"pocketsr uninstall: nothing was removed. {exc}")
+    if not _carry_out(plan, args.dry_run, "pocketsr uninstall: nothing was removed."):
         return EXIT_FAILED
+    if args.dry_run:
+        return EXIT_OK
     say("Uninstalled PocketSR.")
     return EXIT_OK
 

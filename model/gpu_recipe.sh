@@ -5,14 +5,8 @@
 # DATA_DIR holds the HR training photos; OUT_DIR receives the run folders.
 set -u
 DATA=$(realpath "$1"); OUT=$(realpath -m "$2"); K=${3:-1}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-# Import the checkout as `pocketsr` without installing it (no package index on the GPU host).
-PKG=$(mktemp -d); mkdir "$PKG/pocketsr"
-cp "$ROOT/pocketsr/__init__.py" "$PKG/pocketsr/"
-for part in engine model; do ln -s "$ROOT/$part" "$PKG/pocketsr/$part"; done
-export PYTHONPATH=$PKG PYTHONUNBUFFERED=1
-# Run from the package folder: `python -m` puts the working directory first on sys.path.
-cd "$PKG"
+# shellcheck source=model/gpu_env.sh
+source "$(dirname "$0")/gpu_env.sh"
 m() { python3 -c "print($1*$K)"; }
 train() { python3 -m pocketsr.model.train --data "$DATA" --steps 100000000 --batch 32 \
     --hr-crop 256 --pool-size 4000 "$@"; }

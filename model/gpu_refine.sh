@@ -5,12 +5,8 @@
 # RUN_DIR must hold ae_final.pt and prune_final.pt (slim copies are enough).
 set -eu
 DATA=$(realpath "$1"); RUN=$(realpath "$2"); R=$3; G=$4
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PKG=$(mktemp -d); mkdir "$PKG/pocketsr"
-cp "$ROOT/pocketsr/__init__.py" "$PKG/pocketsr/"
-for part in engine model; do ln -s "$ROOT/$part" "$PKG/pocketsr/$part"; done
-export PYTHONPATH=$PKG PYTHONUNBUFFERED=1
-cd "$PKG"
+# shellcheck source=model/gpu_env.sh
+source "$(dirname "$0")/gpu_env.sh"
 for stage in refine gan; do
     minutes=$R; [ "$stage" = gan ] && minutes=$G
     python3 -m pocketsr.model.train --data "$DATA" --out "$RUN" --stage "$stage" \
