@@ -155,8 +155,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
-    models = sub.add_parser("models", help="list embedded models and describe given .onnx files")
-    models.add_argument("paths", nargs="*", metavar="MODEL.onnx", help="model files to describe")
+    models = sub.add_parser(
+        "models",
+        help="list models, describe .onnx files, or add a peer model",
+        description="List the embedded and added models, describe the given .onnx files, or "
+        "`pocketsr models add NAME` to convert an installed peer package's weights "
+        f"into the user's models folder (peers: {', '.join(_peer_names())}).",
+    )
+    models.add_argument(
+        "paths", nargs="*", metavar="MODEL.onnx | add NAME", help="model files to describe"
+    )
+    models.add_argument("--models-dir", type=Path, metavar="DIR", help="where `add` writes")
+    models.add_argument("--overwrite", action="store_true", help="let `add` replace a model")
 
     demo = sub.add_parser("demo", help="upscale a sample photo into ./demo-output/")
     demo.add_argument("--out-dir", default="demo-output", metavar="DIR", help="where to write")
@@ -532,23 +542,65 @@ def _describe(info: Any) -> str:
     ]
     if info.description:
         lines.append(f"    {info.description}")
+    speed = dict(info.extra).get("pocketsr.speed_mps_1thread")
+    if speed:
+        lines.append(
+            f"    speed: {speed} output megapixels/s on one CPU thread (measured when added)"
+        )
     if info.path:
         lines.append(f"    {info.path}")
     return "\n".join(lines)
 
 
+def _peer_names() -> list[str]:
+    from .convert import PEERS
+
+    return sorted(PEERS)
+
+
+def cmd_models_add(args: argparse.Namespace) -> int:
+    """`pocketsr models add NAME`: convert an installed peer model into the models folder."""
+    from .convert import PEERS, convert_peer
+    from .errors import PocketSRError
+    from .upscaler import user_models_dir
+
+    names = args.paths[1:]
+    if len(names) != 1 or names[0] not in PEERS:
+        raise UsageError(f"`models add` takes one of: {', '.join(sorted(PEERS))}")
+    folder = args.models_dir or user_models_dir()
+    _say(f"converting {names[0]}: measuring its tile overlap and speed takes a few minutes...")
+    try:
+        path = convert_peer(PEERS[names[0]], folder, overwrite=args.overwrite)
+    except PocketSRError as exc:
+        _say(str(exc))
+        return EXIT_SETUP
+    from . import load_model_info
+
+    print(_describe(load_model_info(path)))
+    return EXIT_OK
+
+
 def cmd_models(args: argparse.Namespace) -> int:
-    """`pocketsr models`: the embedded models, then each given .onnx file."""
+    """`pocketsr models`: the embedded and added models, then each given .onnx file."""
     from .errors import PocketSRError
 
+    if args.paths[:1] == ["add"]:
+        return cmd_models_add(args)
     status = EXIT_OK
     try:
         embedded = _model_list()
+        from .upscaler import user_models, user_models_dir
+
+        added = list(user_models().values())
     except ImportError as exc:
         _say(f"the engine cannot be loaded: {exc}.")
         return EXIT_SETUP
     print("embedded models:" if embedded else "no embedded models in this installation.")
     for info in embedded:
+        print("  " + _describe(info).replace("\n", "\n  "))
+    if added:
+        print(f"added models ({user_models_dir()}):")
+    for info in added:
         print("  " + _describe(info).replace("\n", "\n  "))
     for path in args.paths:
         try:

@@ -31,11 +31,23 @@ class HeavyResBlock(nn.Module):
 
 
 class LightResBlock(nn.Module):
-    """Depthwise-separable residual block with no normalisation: local and tile-safe."""
+    """Residual block with no normalisation: local and tile-safe.
 
-    def __init__(self, channels: int, expand: float = 1.0) -> None:
+    kind "dw": depthwise-separable (fewest MACs); "conv": two dense 3x3 convs.
+    """
+
+    def __init__(self, channels: int, expand: float = 1.0, kind: str = "dw") -> None:
         super().__init__()
         hidden = max(8, round(channels * expand))
+        if kind == "conv":
+            self.body = nn.Sequential(
+                nn.Conv2d(channels, hidden, 3, padding=1),
+                act(),
+                nn.Conv2d(hidden, channels, 3, padding=1),
+            )
+            return
+        if kind != "dw":
+            raise ValueError(f"unknown light block kind {kind!r}")
         self.body = nn.Sequential(
             nn.Conv2d(channels, channels, 3, padding=1, groups=channels),
             nn.Conv2d(channels, hidden, 1),

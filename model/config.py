@@ -30,11 +30,17 @@ class NetConfig:
     groups: int = 8
     # Hidden width multiplier of the light (annealed-into) blocks.
     light_expand: float = 1.0
+    # Light residual block body: "dw" (depthwise-separable) or "conv" (two dense 3x3 convs,
+    # fewer and larger kernels: faster per MAC on CPUs and quicker to learn).
+    light_kind: str = "dw"
     # Multi-scale fusion of encoder features into the decoder.
     fusion: bool = True
     # "lr_half": encode LR straight onto the HR/8 grid; "upsample": bicubic x4 first, then
-    # encode HR -> HR/8 with a deeper encoder (the OSEDiff way; the ablation).
+    # encode HR -> HR/8 with a deeper encoder (the OSEDiff way; the ablation); "lr": the latent
+    # stays on the LR grid (no lossy 2x2 squeeze before the UNet; see docs/ARCHITECTURE.md).
     latent_grid: str = "lr_half"
+    # The upsample of the LR image the decoder's output is a residual over.
+    base_upsample: str = "bilinear"
     # One-step diffusion: the fixed timestep and the schedule it is read from.
     timestep: int = 999
     beta_start: float = 0.00085
@@ -43,12 +49,18 @@ class NetConfig:
 
     @property
     def size_multiple(self) -> int:
-        """LR sizes must be multiples of this (latent grid LR/2, one more UNet level per x2).
+        """LR sizes must be multiples of this (the latent grid's stride, x2 per extra UNet level).
 
-        Both latent grids land on HR/8 = LR/2: "upsample" encodes the x4 image down by 8.
+        "lr_half" and "upsample" land on HR/8 = LR/2 ("upsample" encodes the x4 image down by
+        8); "lr" keeps the latent on the LR grid.
         """
         levels = len(self.unet_channels) - 1
-        return 2 * (2**levels)
+        return self.latent_stride * (2**levels)
+
+    @property
+    def latent_stride(self) -> int:
+        """LR pixels per latent pixel along each axis."""
+        return 1 if self.latent_grid == "lr" else 2
 
 
 @dataclass(frozen=True)
@@ -67,8 +79,12 @@ class StageConfig:
     feature: float = 0.0
     distill: float = 0.0
     gan: float = 0.0
+    # L1 against the distillation teacher's output (stage "detail").
+    teacher_l1: float = 0.0
     # Share of pairs whose LR is a plain bicubic downscale instead of the realistic degradation.
     clean_fraction: float = 0.1
+    # Share of pairs whose LR had one mild pass (light blur, noise, JPEG) instead.
+    mild_fraction: float = 0.0
     # Annealing (stage "prune"): heavy -> light mixing reaches 1 at this fraction of the steps.
     anneal_end: float = 0.6
     log_every: int = 50

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .degradation import degrade
+from .degradation import degrade, degrade_mild
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 # CC0 / public-domain photos that ship inside scikit-image's wheel (loaded, never copied).
@@ -70,8 +70,8 @@ def _init_worker(photos: list[np.ndarray]) -> None:
     _WORKER_PHOTOS = photos
 
 
-def _make_pairs(args: tuple[int, int, int, int, bool]) -> tuple[np.ndarray, np.ndarray]:
-    seed, count, hr_size, scale, clean = args
+def _make_pairs(args: tuple[int, int, int, int, str]) -> tuple[np.ndarray, np.ndarray]:
+    seed, count, hr_size, scale, kind = args
     rng = np.random.default_rng(seed)
     lrs, hrs = [], []
     for _ in range(count):
@@ -81,15 +81,28 @@ def _make_pairs(args: tuple[int, int, int, int, bool]) -> tuple[np.ndarray, np.n
             hr = np.asarray(
                 Image.fromarray(hr).resize((hr_size, hr_size), Image.Resampling.BICUBIC)
             )
-        if clean:
+        if kind == "clean":
             lr = np.asarray(
                 Image.fromarray(hr).resize((hr_size // scale,) * 2, Image.Resampling.BICUBIC)
             )
+        elif kind == "mild":
+            lr = degrade_mild(hr, rng, scale)
         else:
             lr = degrade(hr, rng, scale)
         lrs.append(lr)
         hrs.append(hr)
     return np.stack(lrs), np.stack(hrs)
+
+
+def pair_kind(index: int, clean_fraction: float, mild_fraction: float) -> str:
+    """The degradation of the index-th chunk of a pool: "clean", "mild" or "full".
+
+    A low-discrepancy sequence spreads each share evenly over the pool, whatever its size.
+    """
+    u = (index * 0.6180339887498949 + 0.5) % 1.0
+    if u < clean_fraction:
+        return "clean"
+    return "mild" if u < clean_fraction + mild_fraction else "full"
 
 
 def make_pool(
@@ -100,14 +113,17 @@ def make_pool(
     scale: int = 4,
     workers: int = 1,
     clean_fraction: float = 0.1,
+    mild_fraction: float = 0.0,
 ) -> PairBatch:
-    """Make `count` fresh pairs; a small share uses plain bicubic LR so clean inputs stay sharp."""
-    chunk = 64
+    """Make `count` fresh pairs: shares with plain bicubic LR and with one mild degradation
+    pass keep clean and everyday inputs sharp; the rest get the second-order degradation."""
+    chunk = 16
     jobs = []
     for i, start in enumerate(range(0, count, chunk)):
         n = min(chunk, count - start)
-        clean = (i % max(1, round(1 / clean_fraction))) == 0 if clean_fraction > 0 else False
-        jobs.append((seed * 100003 + i, n, hr_size, scale, clean))
+        jobs.append(
+            (seed * 100003 + i, n, hr_size, scale, pair_kind(i, clean_fraction, mild_fraction))
+        )
     if workers > 1:
         ctx = mp.get_context("fork")
         with ctx.Pool(workers, initializer=_init_worker, initargs=(photos,)) as pool:

@@ -185,6 +185,24 @@ def degrade(hr: np.ndarray, rng: np.random.Generator, scale: int = 4) -> np.ndar
     return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
+def degrade_mild(hr: np.ndarray, rng: np.random.Generator, scale: int = 4) -> np.ndarray:
+    """One light pass (optional blur, resize /scale, light noise, light JPEG): everyday photos.
+
+    The second-order pipeline alone teaches a model to smooth clean inputs; this share keeps
+    the fidelity weights faithful on LR that is only slightly worse than a clean downscale.
+    """
+    img = hr.astype(np.float32) / 255 if hr.dtype == np.uint8 else hr.astype(np.float32)
+    h, w = img.shape[:2]
+    if rng.random() < 0.7:
+        img = blur(img, mixed_kernel(rng, BlurSettings(sigma=(0.2, 1.5), sinc_prob=0.0)))
+    img = resize(img, w // scale, h // scale, str(rng.choice(["area", "bilinear", "bicubic"])))
+    if rng.random() < 0.6:
+        img = add_noise(img, rng, (1, 8), (0.05, 0.5))
+    if rng.random() < 0.6:
+        img = jpeg(img, rng.integers(60, 96))
+    return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
 def degrade_fixed(hr: np.ndarray, seed: int, scale: int = 4) -> np.ndarray:
     """The evaluation version: the same HR and seed always give the same LR."""
     return degrade(hr, np.random.default_rng(np.random.SeedSequence([20251003, seed])), scale)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -15,10 +14,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..engine.onnx_tools import METADATA_PREFIX, settle_receptive_field
 from .config import NetConfig
 from .network import PocketSR, is_tile_safe
-
-METADATA_PREFIX = "pocketsr."
 
 
 class ClampedOutput(nn.Module):
@@ -108,64 +106,6 @@ def export_onnx(
     onnx.save(proto, str(tmp))
     tmp.replace(out)
     return out
-
-
-def set_metadata(path: Path, key: str, value: object) -> None:
-    """Set one pocketsr.* metadata entry of an ONNX file in place (atomically)."""
-    import onnx
-
-    proto = onnx.load(str(path))
-    full = METADATA_PREFIX + key
-    for entry in proto.metadata_props:
-        if entry.key == full:
-            entry.value = str(value)
-            break
-    else:
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = full, str(value)
-    tmp = path.with_suffix(".onnx.tmp")
-    onnx.save(proto, str(tmp))
-    tmp.replace(path)
-
-
-def _natural_test_image(side: int = 160) -> np.ndarray:
-    try:
-        from skimage import data
-
-        return np.ascontiguousarray(data.astronaut()[120 : 120 + side, 160 : 160 + side])
-    except ImportError:  # a smooth but detailed synthetic stand-in
-        yy, xx = np.mgrid[0:side, 0:side] / side
-        rgb = [np.sin(40 * xx * yy + k) * 0.4 + 0.5 for k in range(3)]
-        return (np.stack(rgb, -1) * 255).astype(np.uint8)
-
-
-def tile_agreement_db(path: Path, image: np.ndarray, tile: int = 64) -> float:
-    """PSNR of the engine's tile-`tile` result against its one-window result (inf if equal)."""
-    from pocketsr.engine import Upscaler
-
-    up = Upscaler(str(path), device="cpu")
-    whole = up.upscale(image, tile=None).astype(np.float64)
-    tiled = up.upscale(image, tile=tile).astype(np.float64)
-    mse = float(np.mean((whole - tiled) ** 2))
-    return float("inf") if mse == 0 else 10 * math.log10(255.0**2 / mse)
-
-
-def settle_receptive_field(path: Path, effective: int, full: int, goal_db: float = 52.0) -> int:
-    """The smallest receptive field from `effective` up to `full` whose tiles agree to goal_db.
-
-    The gradient-threshold estimate can be too small for a network whose influence decays
-    slowly (an untrained one, say), so it is checked through the engine and grown until tiles
-    of 64 px agree with a one-window run; the value that passed is written to the file. The
-    goal sits above the engine's 50 dB promise but below the ~53-57 dB floor that float32
-    blending alone gives the trained nano models, where a larger overlap buys nothing.
-    """
-    image = _natural_test_image()
-    candidate = effective
-    while True:
-        set_metadata(path, "receptive_field", candidate)
-        if candidate >= full or tile_agreement_db(path, image) >= goal_db:
-            return candidate
-        candidate = min(full, math.ceil(candidate * 1.5))
 
 
 def parity(model: nn.Module, path: Path, size: tuple[int, int] = (40, 56)) -> float:

@@ -30,13 +30,13 @@ def _stage(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 
 
 class LREncoder(nn.Module):
-    """Encodes the LR image straight onto the latent grid (LR/2 = HR/8 for x4)."""
+    """Encodes the LR image straight onto the latent grid (LR/stride: LR/2 = HR/8 for x4)."""
 
-    def __init__(self, channels: tuple[int, int], latent: int) -> None:
+    def __init__(self, channels: tuple[int, int], latent: int, stride: int = 2) -> None:
         super().__init__()
         c0, c1 = channels
         self.fine = _stage(3, c0)
-        self.mid = _stage(c0, c1, stride=2)
+        self.mid = _stage(c0, c1, stride=stride)
         self.to_latent = nn.Conv2d(c1, latent, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> Features:
@@ -49,7 +49,9 @@ class LREncoder(nn.Module):
 class HREncoder(nn.Module):
     """Encodes an HR-sized image onto HR/8: the autoencoder's encoder (and the ablation's)."""
 
-    def __init__(self, channels: tuple[int, int], latent: int, scale: int = 4) -> None:
+    def __init__(
+        self, channels: tuple[int, int], latent: int, scale: int = 4, stride: int = 2
+    ) -> None:
         super().__init__()
         c0, c1 = channels
         steps = []
@@ -60,7 +62,7 @@ class HREncoder(nn.Module):
             cin = steps[-1][2].out_channels
         self.down = nn.Sequential(*steps)
         self.fine = _stage(cin, c0)
-        self.mid = _stage(c0, c1, stride=2)
+        self.mid = _stage(c0, c1, stride=stride)
         self.to_latent = nn.Conv2d(c1, latent, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> Features:
@@ -71,7 +73,11 @@ class HREncoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """Latent (HR/8) -> HR image, fusing encoder features at HR/8 and HR/4 when given."""
+    """Latent -> HR image, fusing encoder features on the latent and LR grids when given.
+
+    `latent_stride` 2: the latent is on LR/2 (= HR/8 for x4) and is upsampled x2 to the LR grid
+    by a pixel shuffle; 1: it is already on the LR grid and a conv takes it to the fine width.
+    """
 
     def __init__(
         self,
@@ -81,6 +87,8 @@ class Decoder(nn.Module):
         scale: int = 4,
         blocks: int = 2,
         fusion: bool = True,
+        latent_stride: int = 2,
+        light_kind: str = "dw",
     ) -> None:
         super().__init__()
         d1, d0 = channels
@@ -88,10 +96,15 @@ class Decoder(nn.Module):
         self.fusion = fusion
         self.inp = nn.Sequential(nn.Conv2d(latent, d1, 3, padding=1), act())
         self.fuse_mid = nn.Conv2d(enc_channels[1], d1, 1) if fusion else None
-        self.body_mid = nn.Sequential(*[LightResBlock(d1) for _ in range(blocks)])
-        self.up = nn.Sequential(nn.Conv2d(d1, d0 * 4, 3, padding=1), nn.PixelShuffle(2), act())
+        self.body_mid = nn.Sequential(*[LightResBlock(d1, kind=light_kind) for _ in range(blocks)])
+        if latent_stride == 2:
+            self.up = nn.Sequential(nn.Conv2d(d1, d0 * 4, 3, padding=1), nn.PixelShuffle(2), act())
+        elif latent_stride == 1:
+            self.up = nn.Sequential(nn.Conv2d(d1, d0, 3, padding=1), act())
+        else:
+            raise ValueError(f"unsupported latent stride {latent_stride}")
         self.fuse_fine = nn.Conv2d(enc_channels[0], d0, 1) if fusion else None
-        self.body_fine = nn.Sequential(*[LightResBlock(d0) for _ in range(blocks)])
+        self.body_fine = nn.Sequential(*[LightResBlock(d0, kind=light_kind) for _ in range(blocks)])
         self.out = nn.Sequential(
             nn.Conv2d(d0, 3 * scale * scale, 3, padding=1), nn.PixelShuffle(scale)
         )
@@ -110,6 +123,6 @@ class Decoder(nn.Module):
         return out if base is None else out + base
 
 
-def upsample_base(lr: torch.Tensor, scale: int) -> torch.Tensor:
-    """The bilinear upsample of the LR image the decoder adds its residual to."""
-    return F.interpolate(lr, scale_factor=scale, mode="bilinear", align_corners=False)
+def upsample_base(lr: torch.Tensor, scale: int, mode: str = "bilinear") -> torch.Tensor:
+    """The upsample (bilinear or bicubic) of the LR image the decoder adds its residual to."""
+    return F.interpolate(lr, scale_factor=scale, mode=mode, align_corners=False)

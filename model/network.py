@@ -36,6 +36,8 @@ def make_decoder(cfg: NetConfig) -> Decoder:
         cfg.scale,
         cfg.dec_blocks,
         cfg.fusion,
+        cfg.latent_stride,
+        cfg.light_kind,
     )
 
 
@@ -45,8 +47,10 @@ class PocketSR(nn.Module):
     def __init__(self, cfg: NetConfig, heavy: bool = True) -> None:
         super().__init__()
         self.cfg = cfg
-        if cfg.latent_grid == "lr_half":
-            self.encoder: nn.Module = LREncoder(cfg.enc_channels, cfg.latent_channels)
+        if cfg.latent_grid in ("lr_half", "lr"):
+            self.encoder: nn.Module = LREncoder(
+                cfg.enc_channels, cfg.latent_channels, cfg.latent_stride
+            )
         elif cfg.latent_grid == "upsample":
             self.encoder = HREncoder(cfg.enc_channels, cfg.latent_channels, cfg.scale)
         else:
@@ -73,7 +77,7 @@ class PocketSR(nn.Module):
         """Super-resolve a batch of LR images."""
         feats = self.encode(lr)
         z0 = self.denoise(feats.latent)
-        return self.decoder(z0, feats, upsample_base(lr, self.cfg.scale))
+        return self.decoder(z0, feats, upsample_base(lr, self.cfg.scale, self.cfg.base_upsample))
 
     def annealed(self) -> list[Annealed]:
         """Every heavy/light pair in the network."""
@@ -89,7 +93,7 @@ def attach_light(model: PocketSR) -> None:
         heavy = pair.heavy
         if isinstance(heavy, HeavyResBlock):
             channels = heavy.body[2].in_channels
-            pair.light = LightResBlock(channels, cfg.light_expand)
+            pair.light = LightResBlock(channels, cfg.light_expand, cfg.light_kind)
         elif isinstance(heavy, HeavyAttention):
             pair.light = LightAttention(heavy.proj.in_channels)
         else:
@@ -117,11 +121,14 @@ class AutoEncoder(nn.Module):
     def __init__(self, cfg: NetConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.encoder = HREncoder(cfg.enc_channels, cfg.latent_channels, cfg.scale)
+        self.encoder = HREncoder(
+            cfg.enc_channels, cfg.latent_channels, cfg.scale, cfg.latent_stride
+        )
         self.decoder = make_decoder(cfg)
 
     def forward(self, hr: torch.Tensor) -> torch.Tensor:
         """Reconstruct HR on top of the upsampled clean LR (as the SR decoder will)."""
         feats = self.encoder(hr)
         lr = F.interpolate(hr, scale_factor=1 / self.cfg.scale, mode="area")
-        return self.decoder(feats.latent, feats, upsample_base(lr, self.cfg.scale))
+        base = upsample_base(lr, self.cfg.scale, self.cfg.base_upsample)
+        return self.decoder(feats.latent, feats, base)

@@ -5,8 +5,11 @@
 
 Stages: ae (LiteED autoencoder) -> teacher (heavy one-step model) -> prune (online annealing
 into light modules + multi-layer feature distillation) -> refine (the pruned student fine-tuned
-on pixels alone: the fidelity weights) -> gan (adversarial fine-tune: the detail weights).
-`plain` trains the equal-cost residual conv baseline. `all` runs ae..gan in order.
+on ground truth: the fidelity weights) -> detail (refine's weights distilled from Real-ESRGAN
+x4plus: the default weights; on a GPU the teacher runs live with trunk-feature distillation,
+on a CPU its outputs come from the teacher-pair cache). `gan` is an optional adversarial
+fine-tune after detail. `plain` trains the equal-cost residual conv baseline. `all` runs
+ae..detail in order.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ from .data import PairBatch, load_photos, make_pool
 from .discriminator import UNetDiscriminator
 from .network import AutoEncoder, PocketSR, attach_light, prune_heavy
 
-STAGES = ("ae", "teacher", "prune", "refine", "gan")
+STAGES = ("ae", "teacher", "prune", "refine", "detail")
+# Student depths matched to the x4plus trunk (after these RRDB indices) in stage detail.
+TEACHER_TAPS = (7, 15, 22)
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,7 @@ class Pool:
             self.recipe.net.scale,
             self.args.workers,
             self.stage.clean_fraction,
+            self.stage.mild_fraction,
         )
         to = self.dist.device
         self.lr = torch.from_numpy(batch.lr).permute(0, 3, 1, 2).contiguous().to(to)
@@ -136,6 +142,44 @@ class Pool:
         """A random batch as float tensors in 0..1."""
         idx = torch.randint(0, self.lr.shape[0], (n,), generator=self.gen).to(self.lr.device)
         return self.lr[idx].float() / 255, self.hr[idx].float() / 255
+
+
+class TeacherPool:
+    """Pairs from the teacher-pair cache: (LR, HR, teacher output), reloaded on refresh."""
+
+    def __init__(self, cache: Path, dist: Dist, seed: int) -> None:
+        self.cache, self.dist = cache, dist
+        self.gen = torch.Generator().manual_seed(seed * 7919 + dist.rank)
+        self.refill()
+
+    def refill(self) -> None:
+        """(Re)load every cached pair: shards appended since the last load are picked up."""
+        from . import teacher_cache
+
+        pairs = teacher_cache.load(self.cache)
+        to = self.dist.device
+
+        def tensor(a: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(a).permute(0, 3, 1, 2).contiguous().to(to)
+
+        self.lr, self.hr, self.teacher = tensor(pairs.lr), tensor(pairs.hr), tensor(pairs.teacher)
+
+    def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A random batch (LR, HR, teacher) as float tensors in 0..1."""
+        idx = torch.randint(0, self.lr.shape[0], (n,), generator=self.gen).to(self.lr.device)
+        return self.lr[idx].float() / 255, self.hr[idx].float() / 255, self.teacher[idx] / 255
+
+
+def student_taps(model: PocketSR) -> list[nn.Module]:
+    """The student depths on the LR grid matched to the teacher's trunk in stage detail."""
+    return [model.unet.down[0], model.unet.up[-1], model.decoder.body_fine]
+
+
+def make_adapters(model: PocketSR, teacher_channels: int = 64) -> nn.ModuleList:
+    """1x1 convs taking each tapped student feature to the teacher's trunk width."""
+    cfg = model.cfg
+    widths = [cfg.unet_channels[0], cfg.unet_channels[0], cfg.dec_channels[1]]
+    return nn.ModuleList(nn.Conv2d(c, teacher_channels, 1) for c in widths)
 
 
 def progress_fraction(
@@ -190,7 +234,7 @@ def build_model(stage: str, net: NetConfig, ckpt: dict | None) -> nn.Module:
         return PocketSR(net, heavy=True)
     if stage == "prune":
         return build_student(net, pruned=bool(ckpt and ckpt.get("pruned")))
-    if stage in ("refine", "gan"):
+    if stage in ("refine", "detail", "gan"):
         return build_student(net, pruned=True)
     if stage == "plain":
         return PlainSR()
@@ -207,7 +251,7 @@ def init_from_previous(
     """
     helpers: dict = {}
     ae = load_final(out, "ae", dev)
-    if ae is not None and stage in ("teacher", "prune", "refine", "gan"):
+    if ae is not None and stage in ("teacher", "prune", "refine", "detail", "gan"):
         auto = AutoEncoder(model.cfg).to(dev)
         auto.load_state_dict(ae["ema"])
         helpers["hr_encoder"] = auto.encoder.eval().requires_grad_(False)
@@ -226,9 +270,10 @@ def init_from_previous(
         missing, unexpected = model.load_state_dict(teacher_ck["ema"], strict=False)
         if unexpected or any(".heavy." in k for k in missing):
             raise RuntimeError(f"teacher -> student mismatch: {missing[:3]} {unexpected[:3]}")
-    if stage in ("refine", "gan"):
-        # Each starts from the latest finished student: refine from prune, gan from refine.
-        order = ("refine", "prune") if stage == "gan" else ("prune",)
+    if stage in ("refine", "detail", "gan"):
+        # Each starts from the latest finished student of its lineage: refine from prune,
+        # detail from refine (so the fidelity and detail weights interpolate), gan from detail.
+        order = {"refine": ("prune",), "detail": ("refine",), "gan": ("detail", "refine")}[stage]
         start = next((ck for s in order if (ck := load_final(out, s, dev)) is not None), None)
         if start is None and not warm_start:
             raise SystemExit(f"the {stage} stage needs a finished {order[-1]} stage first")
@@ -281,7 +326,21 @@ class StageRun:
             self.step, self.elapsed = ck["step"], ck["elapsed"]
             if self.disc is not None and ck.get("disc"):
                 self.disc.load_state_dict(ck["disc"])
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr, betas=self.cfg.betas)
+        self.adapters: nn.ModuleList | None = None
+        self.cache = Path(args.teacher_cache) if getattr(args, "teacher_cache", None) else None
+        if stage == "detail" and self.cache is None:
+            # Live teacher (GPU): its outputs and trunk features, through trained adapters.
+            from .rrdb import load_x4plus
+
+            self.helpers["x4plus"] = load_x4plus().to(dev)
+            if self.cfg.distill > 0:
+                self.adapters = make_adapters(self.model).to(dev)
+                if ck is not None and ck.get("adapters"):
+                    self.adapters.load_state_dict(ck["adapters"])
+        params = list(self.model.parameters())
+        if self.adapters is not None:
+            params += list(self.adapters.parameters())
+        self.opt = torch.optim.Adam(params, lr=self.cfg.lr, betas=self.cfg.betas)
         self.dopt = (
             torch.optim.Adam(self.disc.parameters(), lr=self.cfg.lr, betas=self.cfg.betas)
             if self.disc is not None
@@ -294,6 +353,8 @@ class StageRun:
         self.train_model = wrap(self.model, dist)
         self.train_disc = wrap(self.disc, dist) if self.disc is not None else None
         self.taps = None
+        if self.adapters is not None:
+            self.taps = (losses.FeatureTap(student_taps(self.model)), None)
         if stage == "prune" and self.cfg.distill > 0:
             self.taps = (
                 losses.FeatureTap(losses.distill_taps(self.model.unet)),
@@ -336,8 +397,10 @@ class StageRun:
 
     # -- one step ------------------------------------------------------------------------
 
-    def loss(self, lr: torch.Tensor, hr: torch.Tensor) -> tuple[torch.Tensor, dict, torch.Tensor]:
-        """The stage's generator loss and its parts."""
+    def loss(
+        self, lr: torch.Tensor, hr: torch.Tensor, teacher_sr: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, dict, torch.Tensor]:
+        """The stage's generator loss and its parts (`teacher_sr`: cached teacher output)."""
         c = self.cfg
         parts: dict[str, torch.Tensor] = {}
         if self.stage_name == "ae":
@@ -357,7 +420,17 @@ class StageRun:
                 target = enc(hr).latent
             z0 = model.denoise(model.encode(lr).latent)
             parts["latent"] = c.latent * F.l1_loss(z0, target)
-        if self.taps is not None and c.distill > 0:
+        if self.stage_name == "detail":
+            teacher_feats: list[torch.Tensor] = []
+            if teacher_sr is None:
+                with torch.no_grad():
+                    teacher_sr, teacher_feats = self.helpers["x4plus"].features(lr, TEACHER_TAPS)
+                teacher_sr = teacher_sr.clamp(0, 1)
+            parts["teacher_l1"] = c.teacher_l1 * F.l1_loss(sr, teacher_sr)
+            if self.adapters is not None and teacher_feats:
+                student = [a(f) for a, f in zip(self.adapters, self.taps[0].take(), strict=True)]
+                parts["distill"] = c.distill * losses.distill_loss(student, teacher_feats)
+        elif self.taps is not None and c.distill > 0:
             with torch.no_grad():
                 self.taps[1].take()
                 teacher_sr = self.helpers["teacher"](lr)
@@ -375,9 +448,9 @@ class StageRun:
         lr_now = lr_at(self.cfg, frac)
         for group in self.opt.param_groups:
             group["lr"] = lr_now
-        lr, hr = pool.sample(self.cfg.batch)
+        lr, hr, *cached = pool.sample(self.cfg.batch)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
-            total, parts, sr = self.loss(lr, hr)
+            total, parts, sr = self.loss(lr, hr, *cached)
         self.opt.zero_grad(set_to_none=True)
         total.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -423,6 +496,7 @@ class StageRun:
             "opt": self.opt.state_dict(),
             "disc": self.disc.state_dict() if self.disc is not None else None,
             "dopt": self.dopt.state_dict() if self.dopt is not None else None,
+            "adapters": self.adapters.state_dict() if self.adapters is not None else None,
         }
 
     def save(self, done: bool = False) -> None:
@@ -439,7 +513,11 @@ class StageRun:
         if _ckpt(self.out, self.stage_name, final=True).exists() and not self.args.restart:
             self.log({"event": "skip", "reason": "already finished"})
             return
-        pool = Pool(photos, self.cfg, self.recipe, self.dist, self.args)
+        pool = (
+            TeacherPool(self.cache, self.dist, self.recipe.seed)
+            if self.stage_name == "detail" and self.cache is not None
+            else Pool(photos, self.cfg, self.recipe, self.dist, self.args)
+        )
         self.log({"event": "start", "step": self.step, "config": asdict(self.cfg)})
         start = time.time() - self.elapsed
         frac = progress_fraction(self.step, self.elapsed, self.cfg, self.args.minutes)
@@ -492,7 +570,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--recipe", default="nano", help="recipe name (model/configs) or TOML path")
-    p.add_argument("--stage", default="all", choices=(*STAGES, "all", "plain"))
+    p.add_argument("--stage", default="all", choices=(*STAGES, "gan", "all", "plain"))
     p.add_argument("--data", action="append", default=[], help="folder of HR training photos")
     p.add_argument("--no-skimage", action="store_true", help="do not add scikit-image's photos")
     p.add_argument("--out", default="runs/nano", help="run folder (checkpoints, log)")
@@ -507,6 +585,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     p.add_argument("--restart", action="store_true", help="ignore existing checkpoints")
     p.add_argument("--init", default=None, help="warm-start the stage from this checkpoint's EMA")
+    p.add_argument(
+        "--teacher-cache",
+        default=None,
+        help="stage detail: read x4plus outputs from this cache (model/teacher_cache.py) "
+        "instead of running the teacher live",
+    )
     p.add_argument("--net", action="append", default=[], help="override a net field: KEY=VALUE")
     return p.parse_args(argv)
 

@@ -12,7 +12,7 @@ from .config import NetConfig
 def _res(c: int, cfg: NetConfig, heavy: bool) -> Annealed:
     return Annealed(
         HeavyResBlock(c, cfg.groups) if heavy else None,
-        None if heavy else LightResBlock(c, cfg.light_expand),
+        None if heavy else LightResBlock(c, cfg.light_expand, cfg.light_kind),
     )
 
 

@@ -29,6 +29,7 @@ def tiny_recipe_text(stage_steps: int = 3) -> str:
         + "\n[stages.teacher]\nl1 = 1.0\nlatent = 0.1\nfeature = 0.1\n"
         + "\n[stages.prune]\nl1 = 1.0\ndistill = 0.5\nfeature = 0.1\nanneal_end = 0.5\n"
         + "\n[stages.refine]\nl1 = 1.0\nfeature = 0.1\nclean_fraction = 0.3\n"
+        + "\n[stages.detail]\nl1 = 0.25\nteacher_l1 = 1.0\ndistill = 0.2\n"
         + "\n[stages.gan]\nlr = 1e-4\nl1 = 1.0\nfeature = 0.2\ngan = 0.02\n"
         + "\n[stages.plain]\nl1 = 1.0\n"
     )
@@ -76,9 +77,13 @@ def train_args(recipe: Path, photos: Path, out: Path, stage: str, *extra: str) -
 
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory, tiny_recipe: Path, photos_dir: Path) -> Path:
-    """One run folder in which every stage of the recipe (`--stage all`) trained 3 steps."""
+    """One run folder in which every stage (`--stage all`, then `gan`) trained 3 steps.
+
+    Stage detail runs the real x4plus teacher live (on 16-pixel LR crops).
+    """
     from pocketsr.model import train
 
     out = tmp_path_factory.mktemp("run")
     assert train.main(train_args(tiny_recipe, photos_dir, out, "all")) == 0
+    assert train.main(train_args(tiny_recipe, photos_dir, out, "gan")) == 0
     return out

@@ -34,12 +34,12 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 @pytest.fixture(scope="module")
 def exported(trained_run: Path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("export") / "tiny.onnx"
-    assert export.main([str(trained_run / "gan_final.pt"), str(out), "--name", "tiny"]) == 0
+    assert export.main([str(trained_run / "detail_final.pt"), str(out), "--name", "tiny"]) == 0
     return out
 
 
 def test_parity_on_two_sizes(exported, trained_run):
-    model, _ = export.load_checkpoint_model(trained_run / "gan_final.pt")
+    model, _ = export.load_checkpoint_model(trained_run / "detail_final.pt")
     sess = ort.InferenceSession(str(exported), providers=["CPUExecutionProvider"])
     torch.manual_seed(0)
     for h, w in ((24, 40), (36, 20)):
@@ -56,11 +56,11 @@ def test_metadata_the_engine_reads(exported):
     for key in ENGINE_KEYS:
         assert "pocketsr." + key in meta, key
     assert meta["pocketsr.scale"] == "4"
-    assert meta["pocketsr.size_multiple"] == "4"
+    assert meta["pocketsr.size_multiple"] == "2"
     assert meta["pocketsr.tile_safe"] == "true"
     assert meta["pocketsr.name"] == "tiny"
     assert 1 <= int(meta["pocketsr.receptive_field"]) <= int(meta["pocketsr.receptive_field_full"])
-    assert json.loads(meta["pocketsr.provenance"]) == {"stage": "gan", "steps": 3}
+    assert json.loads(meta["pocketsr.provenance"]) == {"stage": "detail", "steps": 3}
 
 
 def test_engine_loads_it(exported):

@@ -23,7 +23,7 @@ def _ck(path: Path) -> dict:
 
 def test_every_stage_runs_and_leaves_checkpoints_and_logs(trained_run):
     records = _log(trained_run)
-    for stage in train.STAGES:
+    for stage in (*train.STAGES, "gan"):
         for name in (f"{stage}.pt", f"{stage}_final.pt"):
             assert (trained_run / name).is_file(), name
         final = _ck(trained_run / f"{stage}_final.pt")
@@ -34,6 +34,10 @@ def test_every_stage_runs_and_leaves_checkpoints_and_logs(trained_run):
         assert steps == [1, 2, 3]  # log_every = 1
     gan = [r for r in records if r["stage"] == "gan" and "gan" in r]
     assert gan and all("d" in r for r in gan)
+    # The live teacher: output L1 and trunk-feature distillation through the adapters.
+    detail = [r for r in records if r["stage"] == "detail" and "l1" in r]
+    assert detail and all(r["teacher_l1"] > 0 and r["distill"] > 0 for r in detail)
+    assert _ck(trained_run / "detail_final.pt")["adapters"]
 
 
 def test_prune_stage_logs_the_prune_and_saves_a_pruned_student(trained_run):
@@ -43,6 +47,7 @@ def test_prune_stage_logs_the_prune_and_saves_a_pruned_student(trained_run):
     assert alphas[0] < 1.0 and alphas[-1] == 1.0
     assert _ck(trained_run / "prune_final.pt")["pruned"] is True
     assert _ck(trained_run / "refine_final.pt")["pruned"] is True
+    assert _ck(trained_run / "detail_final.pt")["pruned"] is True
     assert _ck(trained_run / "gan_final.pt")["pruned"] is True
     assert _ck(trained_run / "teacher_final.pt")["pruned"] is False
 

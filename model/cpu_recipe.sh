@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The long CPU run that trains the shipped PocketSR-nano weights on ONE core, in the background,
+# resumable: run it again with the same OUT_DIR and every stage continues from its checkpoint
+# (finished stages are skipped). Usage:
+#   model/cpu_recipe.sh DATA_DIR OUT_DIR [MINUTES_SCALE]
+# Stages and their wall-time budgets (minutes x MINUTES_SCALE):
+#   teacher 15 (heavy GroupNorm/attention UNet) -> prune 20 (annealing + feature distillation)
+#   -> refine 55 (the fidelity weights: ground truth, clean/mild-heavy mix)
+#   -> detail 50 (the default weights: Real-ESRGAN x4plus's outputs from the teacher-pair cache,
+#      warm-started from refine so that the two interpolate), when the cache exists.
+set -u
+DATA=$(realpath "$1"); OUT=$(realpath -m "$2"); K=${3:-1}
+PY=${PYTHON:-python3}
+m() { "$PY" -c "print($1*$K)"; }
+train() { OMP_NUM_THREADS=1 nice -n 5 "$PY" -m pocketsr.model.train --recipe nano --data "$DATA" \
+    --steps 100000000 --threads 1 --out "$OUT" "$@"; }
+mkdir -p "$OUT"
+train --stage teacher --minutes "$(m 15)" &&
+train --stage prune --minutes "$(m 20)" &&
+train --stage refine --minutes "$(m 55)" &&
+if [ -n "${POCKETSR_TEACHER_CACHE:-}" ]; then
+    train --stage detail --minutes "$(m 50)" --teacher-cache "$POCKETSR_TEACHER_CACHE"
+fi

@@ -1,0 +1,173 @@
+"""Teacher pairs made once and kept outside the checkout: (degraded LR, x4plus output, HR).
+
+On a CPU the teacher is far too slow to run live beside the student, so a recipe stage reads
+its outputs from this cache. The cache is a folder of shards (each SHARD_SIZE pairs, written
+atomically); building appends shards until the asked-for count is there, so a killed build
+loses at most one shard and a later one carries on. Its key names the teacher, the crop and the
+degradation mix: a change to any of them starts a new folder.
+
+    python -m pocketsr.model.teacher_cache --data DIR --count 8000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import PairBatch, load_photos, make_pool
+
+SHARD_SIZE = 256
+LR_CROP = 32  # the student's LR training crop (HR 128)
+MARGIN = 8  # LR pixels of context the teacher sees on each side; cut off afterwards
+SCALE = 4
+# Degradation mix of the cached LR: mostly the second-order pipeline, some mild, some clean.
+CLEAN_FRACTION = 0.1
+MILD_FRACTION = 0.2
+CACHE_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    """Where the cache lives: $POCKETSR_CACHE or ~/.cache/pocketsr, then teacher-pairs/KEY."""
+    root = Path(os.environ.get("POCKETSR_CACHE", "~/.cache/pocketsr")).expanduser()
+    key = (
+        f"x4plus-v{CACHE_VERSION}-lr{LR_CROP}m{MARGIN}"
+        f"-c{round(CLEAN_FRACTION * 100)}m{round(MILD_FRACTION * 100)}"
+    )
+    return root / "teacher-pairs" / key
+
+
+@dataclass(frozen=True)
+class TeacherPairs:
+    """Cached pairs, uint8 N×H×W×3: the LR input, the teacher's x4 output and the HR crop."""
+
+    lr: np.ndarray
+    teacher: np.ndarray
+    hr: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.lr.shape[0])
+
+
+def shard_paths(cache: Path) -> list[Path]:
+    """The finished shards of a cache, in order."""
+    return sorted(cache.glob("shard_*.npz"))
+
+
+def _teacher_run(teacher: torch.nn.Module, lr: np.ndarray, batch: int) -> np.ndarray:
+    outs = []
+    with torch.no_grad():
+        for i in range(0, len(lr), batch):
+            x = torch.from_numpy(lr[i : i + batch]).permute(0, 3, 1, 2).float() / 255
+            y = teacher(x).clamp(0, 1).mul(255).round().byte()
+            outs.append(y.permute(0, 2, 3, 1).numpy())
+    return np.concatenate(outs)
+
+
+def make_shard(
+    photos: list[np.ndarray],
+    teacher: torch.nn.Module,
+    index: int,
+    batch: int = 8,
+    size: int = SHARD_SIZE,
+) -> TeacherPairs:
+    """One shard: degraded crops with context, the teacher run on them, the context cut off."""
+    side = (LR_CROP + 2 * MARGIN) * SCALE
+    pool: PairBatch = make_pool(
+        photos,
+        size,
+        side,
+        seed=900001 + index,
+        scale=SCALE,
+        clean_fraction=CLEAN_FRACTION,
+        mild_fraction=MILD_FRACTION,
+    )
+    out = _teacher_run(teacher, pool.lr, batch)
+    m, hm = MARGIN, MARGIN * SCALE
+    cut = slice(hm, hm + LR_CROP * SCALE)
+    return TeacherPairs(
+        lr=np.ascontiguousarray(pool.lr[:, m : m + LR_CROP, m : m + LR_CROP]),
+        teacher=np.ascontiguousarray(out[:, cut, cut]),
+        hr=np.ascontiguousarray(pool.hr[:, cut, cut]),
+    )
+
+
+def build(
+    photos: list[np.ndarray],
+    cache: Path,
+    count: int,
+    teacher: torch.nn.Module,
+    log=print,
+    shard_size: int = SHARD_SIZE,
+) -> int:
+    """Append shards until the cache holds at least `count` pairs; returns the pairs held."""
+    cache.mkdir(parents=True, exist_ok=True)
+    for stale in cache.glob("shard_*.npz.part*"):
+        stale.unlink()  # left by a killed build
+    while (have := held(cache)) < count:
+        index = len(shard_paths(cache))
+        start = time.time()
+        shard = make_shard(photos, teacher, index, size=shard_size)
+        path = cache / f"shard_{index:05d}.npz"
+        part = path.with_name(path.name + ".part.npz")
+        np.savez(part, lr=shard.lr, teacher=shard.teacher, hr=shard.hr)
+        os.replace(part, path)
+        took = time.time() - start
+        log(f"teacher cache: shard {index} ({have + len(shard)} pairs) in {took:.0f} s")
+    return held(cache)
+
+
+def held(cache: Path) -> int:
+    """How many pairs the cache's finished shards hold."""
+    total = 0
+    for path in shard_paths(cache):
+        with np.load(path) as shard:
+            total += int(shard["lr"].shape[0])
+    return total
+
+
+def load(cache: Path, limit: int = 0) -> TeacherPairs:
+    """Every cached pair (or the first `limit`); a clear error when the cache is empty."""
+    paths = shard_paths(cache)
+    if not paths:
+        raise SystemExit(
+            f"the teacher-pair cache {cache} is empty: build it with "
+            "`python -m pocketsr.model.teacher_cache --data DIR`"
+        )
+    parts = [np.load(p) for p in paths]
+    pairs = TeacherPairs(*(np.concatenate([p[k] for p in parts]) for k in ("lr", "teacher", "hr")))
+    if limit and len(pairs) > limit:
+        pairs = TeacherPairs(pairs.lr[:limit], pairs.teacher[:limit], pairs.hr[:limit])
+    return pairs
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build (or extend) the teacher-pair cache."""
+    p = argparse.ArgumentParser(prog="python -m pocketsr.model.teacher_cache", description=__doc__)
+    p.add_argument("--data", action="append", default=[], help="folder of HR training photos")
+    p.add_argument("--cache", type=Path, default=None, help="cache folder (default: see above)")
+    p.add_argument("--count", type=int, default=8192, help="pairs the cache should hold")
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    from .rrdb import load_x4plus
+
+    cache = args.cache or default_cache_dir()
+
+    def log(text: str) -> None:
+        print(text, flush=True)
+
+    photos = load_photos([Path(d) for d in args.data])
+    total = build(photos, cache, args.count, load_x4plus(), log=log)
+    print(f"teacher cache: {total} pairs in {cache}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

