@@ -100,3 +100,36 @@ def ssim_y(sr: np.ndarray, hr: np.ndarray, border: int = 0) -> float:
     """Return SSIM on the BT.601 Y channel of two uint8 images, after an optional border crop."""
     _check_pair(sr, hr)
     return ssim(crop_border(rgb_to_y(sr), border), crop_border(rgb_to_y(hr), border))
+
+
+def noise_sigma(img: np.ndarray) -> float:
+    """Immerkaer's fast noise estimate (sigma, 0..255) of a uint8 image's Y channel.
+
+    The image is filtered with the difference of two Laplacians, which cancels smooth structure
+    and keeps (white) noise; sigma = sqrt(pi/2) / (6 (W-2)(H-2)) * sum |filtered|.
+    """
+    y = rgb_to_y(img)
+    h, w = y.shape
+    if h < 3 or w < 3:
+        raise ValueError(f"image {y.shape} too small for a noise estimate")
+    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)
+    acc = np.zeros((h - 2, w - 2))
+    for dy in range(3):
+        for dx in range(3):
+            acc += kernel[dy, dx] * y[dy : dy + h - 2, dx : dx + w - 2]
+    return float(math.sqrt(math.pi / 2) * np.abs(acc).sum() / (6 * (w - 2) * (h - 2)))
+
+
+def noise_left(lr: np.ndarray, sr: np.ndarray, scale: int = 4) -> float:
+    """Share of the input's noise left in an upscaled output, measured on the LR grid.
+
+    The output is brought back to the LR size (area average) so both estimates
+    see the same frequencies; 1 keeps all the noise, 0 removes it. It misses low-frequency
+    patterns (halftone, JPEG blocks): read it beside NIQE and the visual grid.
+    """
+    from PIL import Image
+
+    h, w = lr.shape[:2]
+    down = np.asarray(Image.fromarray(sr).resize((w, h), Image.Resampling.BOX))
+    base = noise_sigma(lr)
+    return float("nan") if base == 0 else noise_sigma(down) / base

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from bench.images import list_images, load_rgb8, load_rgb8_noted
-from bench.metrics import psnr_y, ssim_y
+from bench.metrics import noise_left, psnr_y, ssim_y
 from bench.niqe import niqe
 from bench.peers import DEFAULT_METHODS, SCALE, Method, available_methods
 
@@ -30,6 +30,8 @@ DEFAULT_DATA = REPO.parent / "shared" / "data"
 DEFAULT_SETS = ("Set5", "Set14", "Kodak24")
 LR_KINDS = {"a": "given bicubic LR", "b": "fixed-seed realistic degradation (degrade_fixed)"}
 FAST_PEER = "realesr-animevideov3"
+# The visual bar on real photos: how close each method comes to its output (PSNR-Y).
+VISUAL_BAR = "RealESRGAN_x4plus"
 
 
 @dataclass
@@ -129,19 +131,35 @@ def eval_method_on_set(method: Method, pairs: list[Pair], kind: str) -> dict:
     return summary
 
 
-def eval_niqe_real(method: Method, real: list[tuple[str, np.ndarray]], params: Path) -> dict:
-    """NIQE of each method's x4 output on the real/ images, with the mean and timing."""
-    scores, seconds, mp = {}, 0.0, 0.0
+def eval_niqe_real(
+    method: Method,
+    real: list[tuple[str, np.ndarray]],
+    params: Path,
+    reference: dict[str, np.ndarray] | None = None,
+) -> dict:
+    """On the real/ images: NIQE of each x4 output, the share of input noise left, and PSNR-Y
+    against a reference method's output (the visual bar) when one is given."""
+    scores, left, close, seconds, mp = {}, {}, {}, 0.0, 0.0
+    outputs = {}
     for name, lr in real:
         sr, dt = timed(method, lr)
+        outputs[name] = sr
         scores[name] = niqe(sr, params)
+        left[name] = noise_left(lr, sr)
+        if reference is not None and name in reference:
+            close[name] = psnr_y(sr, reference[name], border=4)
         seconds += dt
         mp += sr.shape[0] * sr.shape[1] / 1e6
+    finite = [v for v in close.values() if math.isfinite(v)]
     return {
         "mean": float(np.mean(list(scores.values()))),
         "per_image": scores,
+        "noise_left": float(np.nanmean(list(left.values()))),
+        "noise_left_per_image": left,
+        f"psnr_y_vs_{VISUAL_BAR}": float(np.mean(finite)) if finite else None,
         "seconds": seconds,
         "out_mp": mp,
+        "outputs": outputs,
     }
 
 
@@ -248,11 +266,20 @@ def markdown(report: dict) -> str:
     if report["niqe_real"]:
         names = list(next(iter(report["niqe_real"].values()))["per_image"])
         out += ["### NIQE on real/ (x4 outputs, lower is more natural)", ""]
-        out.append("| method | mean | " + " | ".join(names) + " |")
-        out.append("|---|---|" + "---|" * len(names))
+        out.append(
+            f"noise left: Immerkaer sigma of the output brought back to the LR grid / the "
+            f"input's (lower removes more); vs {VISUAL_BAR}: PSNR-Y (crop 4) against its output."
+        )
+        out.append("")
+        out.append(
+            f"| method | NIQE mean | noise left | vs {VISUAL_BAR} | " + " | ".join(names) + " |"
+        )
+        out.append("|---|---|---|---|" + "---|" * len(names))
         for name, r in report["niqe_real"].items():
             cells = " | ".join(_f(r["per_image"][n], 2) for n in names)
-            out.append(f"| {name} | {r['mean']:.3f} | {cells} |")
+            left = _f(r.get("noise_left"), 3)
+            bar = _f(r.get(f"psnr_y_vs_{VISUAL_BAR}"), 2)
+            out.append(f"| {name} | {r['mean']:.3f} | {left} | {bar} | {cells} |")
         notes = {k: v for k, v in report["real_notes"].items() if v}
         if notes:
             out += [
@@ -322,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
             "note": f"mean over the {len(scored)} inputs with at least two 96x96 blocks",
         }
     warm = np.full((16, 16, 3), 128, np.uint8)
+    # The visual bar runs first so every other method can be compared with its output.
+    methods.sort(key=lambda m: m.name != VISUAL_BAR)
+    reference = None
     for m in methods:
         m.upscale(warm)  # first-call set-up is not timed
         results[m.name] = {}
@@ -334,8 +364,14 @@ def main(argv: list[str] | None = None) -> int:
                 results[m.name][s][kind] = r
         if real:
             log(f"{m.name}: NIQE on real/ ...")
-            niqe_real[m.name] = eval_niqe_real(m, real, params)
-            log(f"  NIQE {niqe_real[m.name]['mean']:.3f}")
+            niqe_real[m.name] = eval_niqe_real(m, real, params, reference)
+            outputs = niqe_real[m.name].pop("outputs")
+            if m.name == VISUAL_BAR:
+                reference = outputs
+            log(
+                f"  NIQE {niqe_real[m.name]['mean']:.3f}"
+                f"  noise left {niqe_real[m.name]['noise_left']:.3f}"
+            )
     report = {
         "machine": machine_info(args.threads),
         "sets": list(sets),

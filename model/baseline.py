@@ -9,7 +9,7 @@ from .liteed import upsample_base
 
 
 class PlainSR(nn.Module):
-    """conv, N x (conv, SiLU), conv to 3*s*s, pixel shuffle; added to the bilinear upsample."""
+    """conv, N x (conv, SiLU), conv to 3*s*s, pixel shuffle; added to the bicubic upsample."""
 
     def __init__(self, channels: int = 48, layers: int = 6, scale: int = 4) -> None:
         super().__init__()
@@ -22,4 +22,4 @@ class PlainSR(nn.Module):
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
         """Super-resolve a batch of LR images."""
-        return self.body(lr * 2 - 1) + upsample_base(lr, self.scale)
+        return self.body(lr * 2 - 1) + upsample_base(lr, self.scale, "bicubic")

@@ -100,6 +100,9 @@ class RecipeConfig:
     seed: int = 0
     pool_size: int = 2000
     pool_refresh: int = 0
+    # The plain conv baseline's shape (stage plain): width and number of hidden 3x3 convs.
+    plain_channels: int = 48
+    plain_layers: int = 6
 
 
 def _coerce(cls: type, data: dict[str, Any]) -> Any:

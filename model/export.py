@@ -37,7 +37,8 @@ def load_checkpoint_model(path: Path) -> tuple[nn.Module, dict]:
     if ck["stage"] == "plain":
         from .baseline import PlainSR
 
-        plain = PlainSR()
+        convs = sorted(k for k in ck["ema"] if k.endswith(".weight"))
+        plain = PlainSR(ck["ema"]["body.0.weight"].shape[0], len(convs) - 2)
         plain.load_state_dict(ck["ema"])
         return plain.eval(), ck
     net_cfg = NetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in ck["net"].items()})

@@ -8,8 +8,9 @@ into light modules + multi-layer feature distillation) -> refine (the pruned stu
 on ground truth: the fidelity weights) -> detail (refine's weights distilled from Real-ESRGAN
 x4plus: the default weights; on a GPU the teacher runs live with trunk-feature distillation,
 on a CPU its outputs come from the teacher-pair cache). `gan` is an optional adversarial
-fine-tune after detail. `plain` trains the equal-cost residual conv baseline. `all` runs
-ae..detail in order.
+fine-tune after detail. `plain` trains the equal-cost residual conv baseline and `scratch` the
+pruned student's architecture from scratch, on the same loop (the equal-budget comparison).
+`all` runs ae..detail in order.
 """
 
 from __future__ import annotations
@@ -165,9 +166,15 @@ class TeacherPool:
         self.lr, self.hr, self.teacher = tensor(pairs.lr), tensor(pairs.hr), tensor(pairs.teacher)
 
     def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """A random batch (LR, HR, teacher) as float tensors in 0..1."""
+        """A random batch (LR, HR, teacher) as float tensors in 0..1, turned and flipped alike."""
         idx = torch.randint(0, self.lr.shape[0], (n,), generator=self.gen).to(self.lr.device)
-        return self.lr[idx].float() / 255, self.hr[idx].float() / 255, self.teacher[idx] / 255
+        turn, flip = torch.randint(0, 4, (2,), generator=self.gen).tolist()
+
+        def view(t: torch.Tensor) -> torch.Tensor:
+            t = torch.rot90(t[idx], turn, dims=(2, 3))
+            return (t.flip(3) if flip % 2 else t).float() / 255
+
+        return view(self.lr), view(self.hr), view(self.teacher)
 
 
 def student_taps(model: PocketSR) -> list[nn.Module]:
@@ -226,8 +233,11 @@ def build_student(net: NetConfig, pruned: bool) -> PocketSR:
     return model
 
 
-def build_model(stage: str, net: NetConfig, ckpt: dict | None) -> nn.Module:
+def build_model(
+    stage: str, net: NetConfig, ckpt: dict | None, recipe: RecipeConfig | None = None
+) -> nn.Module:
     """The network a stage trains, in the structure its checkpoint (if any) was saved in."""
+    recipe = recipe or RecipeConfig(net=net)
     if stage == "ae":
         return AutoEncoder(net)
     if stage == "teacher":
@@ -236,8 +246,10 @@ def build_model(stage: str, net: NetConfig, ckpt: dict | None) -> nn.Module:
         return build_student(net, pruned=bool(ckpt and ckpt.get("pruned")))
     if stage in ("refine", "detail", "gan"):
         return build_student(net, pruned=True)
+    if stage == "scratch":
+        return build_student(net, pruned=True)
     if stage == "plain":
-        return PlainSR()
+        return PlainSR(recipe.plain_channels, recipe.plain_layers)
     raise ValueError(f"unknown stage {stage!r}")
 
 
@@ -303,7 +315,7 @@ class StageRun:
         ck = None
         if resume_path.exists() and not args.restart:
             ck = torch.load(resume_path, map_location=dev, weights_only=False)
-        self.model = build_model(stage, recipe.net, ck).to(dev)
+        self.model = build_model(stage, recipe.net, ck, recipe).to(dev)
         warm = bool(args.init)
         self.helpers = (
             init_from_previous(stage, self.model, self.out, dev, warm) if ck is None else {}
@@ -314,7 +326,7 @@ class StageRun:
             self.model.load_state_dict(warm["ema"])
         if ck is not None and stage != "ae":
             # Frozen helpers come from earlier stages' finals, as on a fresh start.
-            probe = build_model(stage, recipe.net, None).to(dev)
+            probe = build_model(stage, recipe.net, None, recipe).to(dev)
             self.helpers = init_from_previous(stage, probe, self.out, dev, warm_start=True)
             del probe
         self.ema = EMA(self.model, self.cfg.ema)
@@ -570,7 +582,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--recipe", default="nano", help="recipe name (model/configs) or TOML path")
-    p.add_argument("--stage", default="all", choices=(*STAGES, "gan", "all", "plain"))
+    p.add_argument("--stage", default="all", choices=(*STAGES, "gan", "all", "plain", "scratch"))
     p.add_argument("--data", action="append", default=[], help="folder of HR training photos")
     p.add_argument("--no-skimage", action="store_true", help="do not add scikit-image's photos")
     p.add_argument("--out", default="runs/nano", help="run folder (checkpoints, log)")

@@ -86,3 +86,33 @@ def test_ssim_matches_skimage_gaussian_definition():
 def test_shape_mismatch_raises():
     with pytest.raises(ValueError):
         psnr_y(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 9, 3), np.uint8))
+
+
+@pytest.mark.parametrize("sigma", [3.0, 10.0])
+def test_noise_sigma_recovers_added_gaussian_noise(sigma):
+    from bench.metrics import noise_sigma
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:256, 0:256]
+    smooth = 90 + 60 * np.sin(xx / 40.0) * np.cos(yy / 55.0)
+    grey = np.clip(smooth + rng.normal(0, sigma, smooth.shape), 0, 255).round().astype(np.uint8)
+    img = np.repeat(grey[:, :, None], 3, axis=2)
+    # Y of equal R, G and B is 16 + 219/255 of the grey value, so sigma shrinks by that factor.
+    assert noise_sigma(img) == pytest.approx(sigma * 219 / 255, rel=0.12)
+
+
+def test_noise_left_tells_a_denoiser_from_a_plain_resize():
+    from PIL import Image
+
+    from bench.metrics import noise_left
+
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:96, 0:96]
+    clean = 100 + 50 * np.sin(xx / 9.0) * np.cos(yy / 13.0)
+    noisy = np.clip(clean + rng.normal(0, 8, clean.shape), 0, 255).round().astype(np.uint8)
+    lr = np.repeat(noisy[:, :, None], 3, axis=2)
+    resized = np.asarray(Image.fromarray(lr).resize((384, 384), Image.Resampling.BICUBIC))
+    clean_lr = np.repeat(clean.round().astype(np.uint8)[:, :, None], 3, axis=2)
+    denoised = np.asarray(Image.fromarray(clean_lr).resize((384, 384), Image.Resampling.BICUBIC))
+    assert noise_left(lr, resized) > 0.45  # measured 0.53: area averaging keeps about half
+    assert noise_left(lr, denoised) < 0.25
