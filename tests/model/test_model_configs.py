@@ -46,7 +46,7 @@ def test_base_is_paper_scale_on_the_meta_device():
 
 def test_nano_recipe_has_every_stage():
     recipe = load_recipe("nano")
-    assert set(STAGES) | {"gan"} == set(recipe.stages)
+    assert set(STAGES) | {"gan", "scratch", "plain"} == set(recipe.stages)
     # The latent stays on the LR grid; one UNet level below it makes LR sizes even.
     assert recipe.net.size_multiple == 2
 
