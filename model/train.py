@@ -307,6 +307,8 @@ class StageRun:
             self.cfg = replace(self.cfg, batch=args.batch)
         if args.hr_crop:
             self.cfg = replace(self.cfg, hr_crop=args.hr_crop)
+        if getattr(args, "log_every", 0):
+            self.cfg = replace(self.cfg, log_every=args.log_every)
         self.args, self.dist = args, dist
         self.out = Path(args.out)
         self.out.mkdir(parents=True, exist_ok=True)
@@ -363,6 +365,9 @@ class StageRun:
             if self.dopt is not None and ck.get("dopt"):
                 self.dopt.load_state_dict(ck["dopt"])
         self.train_model = wrap(self.model, dist)
+        if getattr(args, "compile", False):
+            # Fewer, fused kernels: the small network is launch-bound on a GPU otherwise.
+            self.train_model = torch.compile(self.train_model)
         self.train_disc = wrap(self.disc, dist) if self.disc is not None else None
         self.taps = None
         if self.adapters is not None:
@@ -532,6 +537,7 @@ class StageRun:
         )
         self.log({"event": "start", "step": self.step, "config": asdict(self.cfg)})
         start = time.time() - self.elapsed
+        first_step, first_elapsed = self.step, self.elapsed
         frac = progress_fraction(self.step, self.elapsed, self.cfg, self.args.minutes)
         refresh = self.args.pool_refresh or self.recipe.pool_refresh
         while frac < 1.0:
@@ -546,8 +552,12 @@ class StageRun:
                 torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
                 frac = float(t)
             if self.step % self.cfg.log_every == 0:
+                rate = (self.step - first_step) * self.cfg.batch * self.dist.world
+                rate /= max(1e-9, time.time() - start - first_elapsed)
                 self.log(
-                    {"step": self.step, "elapsed": round(self.elapsed, 1), "alpha": alpha} | parts
+                    {"step": self.step, "elapsed": round(self.elapsed, 1), "alpha": alpha}
+                    | parts
+                    | {"samples_per_s": round(rate, 1)}
                 )
             if self.step % self.cfg.ckpt_every == 0:
                 self.save()
@@ -596,6 +606,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=1, help="processes making degraded pairs")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     p.add_argument("--restart", action="store_true", help="ignore existing checkpoints")
+    p.add_argument("--compile", action="store_true", help="torch.compile the trained network")
+    p.add_argument("--log-every", type=int, default=0, help="override the stage's log interval")
     p.add_argument("--init", default=None, help="warm-start the stage from this checkpoint's EMA")
     p.add_argument(
         "--teacher-cache",
