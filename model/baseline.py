@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .liteed import upsample_base
+from .liteed import BaseUpsample
 
 
 class PlainSR(nn.Module):
@@ -19,7 +19,8 @@ class PlainSR(nn.Module):
             body += [nn.Conv2d(channels, channels, 3, padding=1), nn.SiLU()]
         body += [nn.Conv2d(channels, 3 * scale * scale, 3, padding=1), nn.PixelShuffle(scale)]
         self.body = nn.Sequential(*body)
+        self.base = BaseUpsample(scale, "bicubic")
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
         """Super-resolve a batch of LR images."""
-        return self.body(lr * 2 - 1) + upsample_base(lr, self.scale, "bicubic")
+        return self.body(lr * 2 - 1) + self.base(lr)

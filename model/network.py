@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from .blocks import Annealed, HeavyAttention, HeavyResBlock, LightAttention, LightResBlock
 from .config import NetConfig
-from .liteed import Decoder, HREncoder, LREncoder, upsample_base
+from .liteed import BaseUpsample, Decoder, HREncoder, LREncoder
 from .unet import UNet
 
 
@@ -57,6 +57,7 @@ class PocketSR(nn.Module):
             raise ValueError(f"unknown latent_grid {cfg.latent_grid!r}")
         self.unet = UNet(cfg, heavy=heavy)
         self.decoder = make_decoder(cfg)
+        self.base = BaseUpsample(cfg.scale, cfg.base_upsample)
         abar = alpha_bar(cfg)
         self.register_buffer("inv_sqrt_abar", torch.tensor(1 / math.sqrt(abar)))
         self.register_buffer("sqrt_one_minus_abar", torch.tensor(math.sqrt(1 - abar)))
@@ -77,7 +78,7 @@ class PocketSR(nn.Module):
         """Super-resolve a batch of LR images."""
         feats = self.encode(lr)
         z0 = self.denoise(feats.latent)
-        return self.decoder(z0, feats, upsample_base(lr, self.cfg.scale, self.cfg.base_upsample))
+        return self.decoder(z0, feats, self.base(lr))
 
     def annealed(self) -> list[Annealed]:
         """Every heavy/light pair in the network."""
@@ -125,10 +126,10 @@ class AutoEncoder(nn.Module):
             cfg.enc_channels, cfg.latent_channels, cfg.scale, cfg.latent_stride
         )
         self.decoder = make_decoder(cfg)
+        self.base = BaseUpsample(cfg.scale, cfg.base_upsample)
 
     def forward(self, hr: torch.Tensor) -> torch.Tensor:
         """Reconstruct HR on top of the upsampled clean LR (as the SR decoder will)."""
         feats = self.encoder(hr)
         lr = F.interpolate(hr, scale_factor=1 / self.cfg.scale, mode="area")
-        base = upsample_base(lr, self.cfg.scale, self.cfg.base_upsample)
-        return self.decoder(feats.latent, feats, base)
+        return self.decoder(feats.latent, feats, self.base(lr))

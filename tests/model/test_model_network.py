@@ -128,3 +128,14 @@ def test_denoise_recovers_x0_from_the_predicted_noise(teacher, nano_cfg):
         x0 = teacher.denoise(z)
     expected = (z.double() - math.sqrt(1 - abar) * eps.double()) / math.sqrt(abar)
     torch.testing.assert_close(x0.double(), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_the_fast_bicubic_base_equals_interpolate_borders_included(scale):
+    from torch.nn import functional as F
+
+    from pocketsr.model.liteed import BaseUpsample
+
+    x = torch.rand(2, 3, 13, 18)
+    ref = F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)
+    assert (BaseUpsample(scale, "bicubic")(x) - ref).abs().max() < 1e-5
