@@ -383,7 +383,14 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         raise UsageError("--scale must be positive")
     if args.tile is not None and args.tile <= 0:
         raise UsageError("--tile must be a positive number of pixels")
-    upscaler = _load_upscaler(args.model, args.device, getattr(args, "threads", None))
+    threads = getattr(args, "threads", None)
+    if threads:
+        from .session import usable_threads
+
+        if usable_threads(threads) != threads:
+            _say(f"--threads {threads} is more than this machine's {usable_threads(threads)} "
+                 f"cores; using {usable_threads(threads)}.")  # fmt: skip
+    upscaler = _load_upscaler(args.model, args.device, threads)
     if upscaler is None:
         return EXIT_SETUP
     native = int(upscaler.info.scale)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from pathlib import Path
@@ -73,15 +74,23 @@ def _first_line(exc: BaseException) -> str:
     return re.sub(r"^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*", "", text)[:300]
 
 
+def usable_threads(threads: int | None) -> int | None:
+    """The thread count a session gets: at most the machine's cores (more only slows it)."""
+    if threads is None or threads == 0:
+        return threads
+    return min(threads, os.cpu_count() or 1)
+
+
 class ModelSession:
     """One ONNX Runtime session of an SR model: runs NCHW batches, raises engine errors."""
 
     def __init__(self, path: str | Path, *, device: str = "auto", threads: int | None = None):
         self.path = Path(path)
         self.device = device
-        self.threads = threads
         if threads is not None and (not isinstance(threads, int) or threads < 0):
             raise InvalidOptionError(f"threads must be a positive whole number, not {threads!r}.")
+        threads = usable_threads(threads)
+        self.threads = threads
         if not self.path.is_file():
             raise ModelError(f"The model file '{self.path}' does not exist.")
         providers = resolve_providers(device)

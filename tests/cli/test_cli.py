@@ -277,3 +277,12 @@ def test_ctrl_c_cancels_cleanly(tmp_path: Path, onnx_models: object, budget: str
     assert "cancelled" in err and "Traceback" not in err
     assert list(out.iterdir()) == []  # no output, no temporary file
     assert latency < 10
+
+
+def test_threads_beyond_the_cores_are_capped_with_a_note(
+    tmp_path: Path, sr_model_x2: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = _image(tmp_path / "in.png", (12, 12, 3), np.uint8)
+    args = ("upscale", src, "-o", tmp_path / "out.png", "--model", sr_model_x2, "-q")
+    assert _run(*args, "--threads", "1000") == 0
+    assert "--threads 1000 is more than this machine's" in capsys.readouterr().err

@@ -53,3 +53,11 @@ def test_the_engine_never_imports_torch_or_qt():
         "sys.exit(f'imported {bad}' if bad else 0)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_more_threads_than_cores_are_capped(sr_model_m8):
+    import os
+
+    session = ModelSession(sr_model_m8, device="cpu", threads=1000)
+    assert session.threads == (os.cpu_count() or 1)
+    assert ModelSession(sr_model_m8, device="cpu", threads=1).threads == 1
