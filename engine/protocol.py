@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -29,6 +30,8 @@ MAX_HEADER_BYTES = 1 << 20
 # Inline payloads are bounded so a corrupt length cannot make a reader allocate gigabytes.
 MAX_INLINE_PAYLOAD = 1 << 31
 DEFAULT_FILE_THRESHOLD = 4 << 20
+# Payloads are read in chunks of this size: memory grows only with bytes that really arrive.
+READ_CHUNK = 1 << 20
 
 HELLO = "hello"
 INFO = "info"
@@ -87,20 +90,29 @@ def write_frame(stream: IO[bytes], header: dict[str, Any], payload: Any = b"") -
 
 
 def _read_exact(stream: IO[bytes], n: int, what: str) -> bytearray:
-    """Read exactly n bytes or raise ProtocolError naming what was cut short."""
-    buf = bytearray(n)
-    view = memoryview(buf)
-    got = 0
-    while got < n:
-        count = stream.readinto(view[got:])  # type: ignore[attr-defined]
-        if not count:
-            raise ProtocolError(f"the stream ended inside a frame's {what} ({got} of {n} bytes)")
-        got += count
+    """Read exactly n bytes, in chunks, or raise ProtocolError naming what was cut short.
+
+    Chunked, so a frame that declares a huge length and then stops costs only what arrived.
+    """
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = stream.read(min(READ_CHUNK, n - len(buf)))
+        if not chunk:
+            raise ProtocolError(
+                f"the stream ended inside a frame's {what} ({len(buf)} of {n} bytes)"
+            )
+        buf += chunk
     return buf
 
 
-def read_frame(stream: IO[bytes]) -> Frame | None:
-    """Read one frame; None at a clean end of stream (before any byte of a frame)."""
+def read_frame(
+    stream: IO[bytes], payload_limit: Callable[[dict[str, Any]], int] | None = None
+) -> Frame | None:
+    """Read one frame; None at a clean end of stream (before any byte of a frame).
+
+    `payload_limit(header)` gives the most payload bytes that header can need; a frame that
+    declares more is refused before any of its payload is read.
+    """
     first = stream.read(1)
     if not first:
         return None
@@ -115,8 +127,15 @@ def read_frame(stream: IO[bytes]) -> Frame | None:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ProtocolError(f"frame header is not JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError("frame header is nested too deeply") from None
     if not isinstance(header, dict) or not isinstance(header.get("type"), str):
         raise ProtocolError("frame header is not an object with a 'type'")
+    if payload_limit is not None and payload_len > (limit := payload_limit(header)):
+        raise ProtocolError(
+            f"a '{header['type']}' frame may carry {limit} payload bytes, "
+            f"this one declares {payload_len}"
+        )
     payload = _read_exact(stream, payload_len, "payload") if payload_len else b""
     return Frame(header, payload)
 

@@ -198,6 +198,23 @@ def run_local(
     return result.tobytes(), result.shape[1], result.shape[0], out_channels, str(result.dtype)
 
 
+def request_payload_limit(header: dict[str, Any]) -> int:
+    """The most inline payload bytes a request can need: an upscale's pixels, else none."""
+    if header.get("type") != protocol.UPSCALE or (header.get("input") or {}).get("file"):
+        return 0
+    try:
+        width = _int_field(header, "width", 1, 1 << 20)
+        height = _int_field(header, "height", 1, 1 << 20)
+        channels = _int_field(header, "channels", 1, 4)
+        if header.get("dtype") not in protocol.DTYPES:
+            raise TypeError(header.get("dtype"))
+        itemsize = np.dtype(header["dtype"]).itemsize
+    except (errors.PocketSRError, TypeError):
+        # The job will fail with its own sentence; chunked reading bounds the memory.
+        return protocol.MAX_INLINE_PAYLOAD
+    return min(protocol.MAX_INLINE_PAYLOAD, width * height * channels * itemsize)
+
+
 class Worker:
     """Serves one host: reads frames on a reader thread, runs jobs one at a time."""
 
@@ -232,10 +249,13 @@ class Worker:
                 self._token.cancel()
 
     def _read_loop(self) -> None:
-        """Move frames from stdin to the job queue; cancel acts at once, not after the job."""
+        """Move frames from stdin to the job queue; cancel acts at once, not after the job.
+
+        However it ends (end of input, garbage, any failure), the worker is told to stop.
+        """
         try:
             while True:
-                frame = protocol.read_frame(self._in)
+                frame = protocol.read_frame(self._in, request_payload_limit)
                 if frame is None:
                     log.info("stdin closed: the host is gone or done")
                     break
@@ -251,10 +271,14 @@ class Worker:
             self.send(protocol.error_header(protocol.PROTOCOL_ERROR, f"Bad frame: {exc}"))
         except (OSError, ValueError) as exc:
             log.error("reading stdin failed: %s", exc)
-        self._host_gone = True
-        self._cancel_current()
-        self._queue.put(None)
-        threading.Timer(EXIT_GRACE_S, self._exit_now).start()
+        except BaseException:
+            log.exception("the reader failed: stopping")
+            self.send(protocol.error_header(protocol.INTERNAL_ERROR, "The engine's reader failed."))
+        finally:
+            self._host_gone = True
+            self._cancel_current()
+            self._queue.put(None)
+            threading.Timer(EXIT_GRACE_S, self._exit_now).start()
 
     def _exit_now(self) -> None:
         """Last resort when a job does not stop after the host left."""
