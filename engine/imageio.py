@@ -345,6 +345,7 @@ class _PendingFile:
         if not overwrite and path.exists():
             raise ImageFileError(f"{path} already exists; pass overwrite to replace it.")
         self.path = path
+        self.overwrite = overwrite
         self.folder = path.parent
         if not self.folder.is_dir():
             raise ImageFileError(f"cannot write {path}: the folder {self.folder} does not exist.")
@@ -367,7 +368,16 @@ class _PendingFile:
             with open(self.tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             os.chmod(self.tmp, _new_file_mode(self.path))
-            os.replace(self.tmp, self.path)
+            if self.overwrite:
+                os.replace(self.tmp, self.path)
+            else:
+                _rename_no_replace(self.tmp, self.path)
+        except FileExistsError:
+            self.abort()
+            raise ImageFileError(
+                f"{self.path} appeared while the image was being written; it was left as it "
+                "is and nothing was written (pass overwrite to replace it)."
+            ) from None
         except BaseException:
             self.abort()
             raise
@@ -393,6 +403,28 @@ def atomic_path(path: str | os.PathLike[str], *, overwrite: bool = False) -> Ite
         pending.abort()
         raise
     pending.commit()
+
+
+def _rename_no_replace(src: Path, dst: Path) -> None:
+    """Move src to dst, failing with FileExistsError if dst exists at that very moment.
+
+    A hard link refuses an existing name atomically; where links are not possible (some
+    network or FAT folders) the check and the rename are two steps, a far smaller window than
+    a whole upscale. Windows' rename never replaces.
+    """
+    if os.name == "nt":
+        os.rename(src, dst)
+        return
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        raise
+    except OSError:
+        if dst.exists():
+            raise FileExistsError(str(dst)) from None
+        os.rename(src, dst)
+        return
+    os.unlink(src)
 
 
 def _new_file_mode(path: Path) -> int:

@@ -331,3 +331,27 @@ def test_convert_depth_rounds_and_clips() -> None:
     np.testing.assert_array_equal(
         imageio.convert_depth(np.array([0, 257, 65535], np.uint16), np.uint8), [0, 1, 255]
     )
+
+
+def test_a_file_that_appears_while_writing_is_not_replaced(tmp_path: Path) -> None:
+    from pocketsr.engine.imageio import atomic_path
+
+    target = tmp_path / "out.png"
+    appeared = pytest.raises(ImageFileError, match="appeared while the image was being written")
+    with appeared, atomic_path(target) as tmp:
+        tmp.write_bytes(b"ours")
+        target.write_bytes(b"theirs")  # another program, mid-encode
+    assert target.read_bytes() == b"theirs"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
+
+
+def test_overwrite_still_replaces_and_a_free_name_is_taken(tmp_path: Path) -> None:
+    from pocketsr.engine.imageio import atomic_path
+
+    target = tmp_path / "out.png"
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(b"first")
+    with atomic_path(target, overwrite=True) as tmp:
+        tmp.write_bytes(b"second")
+    assert target.read_bytes() == b"second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
