@@ -397,6 +397,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     jobs, problems = plan_jobs(args, native)
     for problem in problems:
         _say(problem)
+    _clean_work_files({job.target.parent for job in jobs})
     from .types import CancelToken
 
     token = CancelToken()
@@ -456,6 +457,19 @@ def _load_upscaler(model: str | None, device: str, threads: int | None) -> Any:
         return None
 
 
+def _clean_work_files(folders: set[Path]) -> None:
+    """Remove what interrupted earlier runs left in the output folders, and say so."""
+    from .imageio import clean_stale_work_files
+
+    for folder in sorted(folders):
+        removed = clean_stale_work_files(folder)
+        if removed:
+            _say(
+                f"removed {len(removed)} working file(s) that an interrupted earlier run left "
+                f"in {folder}."
+            )
+
+
 def _upscale_one(upscaler: Any, job: Job, args: argparse.Namespace, token: CancelToken) -> None:
     from . import imageio
     from .types import Rect, Size
@@ -464,10 +478,19 @@ def _upscale_one(upscaler: Any, job: Job, args: argparse.Namespace, token: Cance
         raise imageio.ImageFileError(
             f"the output would replace the input {job.source}; pass --overwrite to allow it."
         )
+    # Everything about the output is checked before the first tile, not after the last.
+    imageio.check_output(job.target)
     if job.target.exists() and not args.overwrite:
         raise imageio.ImageFileError(
             f"{job.target} already exists; pass --overwrite to replace it."
         )
+    try:
+        job.target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise imageio.ImageFileError(
+            f"cannot make the folder {job.target.parent}: {exc.strerror or exc}."
+        ) from None
+    imageio.check_output(job.target)  # now that the folder exists: it takes our files
     loaded = imageio.read_image(job.source)
     pixels = loaded.pixels  # the engine takes grey, grey+alpha, RGB and RGBA as they are
     height, width = pixels.shape[:2]
@@ -484,7 +507,6 @@ def _upscale_one(upscaler: Any, job: Job, args: argparse.Namespace, token: Cance
     shape = (out_h, out_w) if pixels.ndim == 2 else (out_h, out_w, channels)
     out_bytes = out_w * out_h * channels * pixels.dtype.itemsize
     bar = ProgressBar(job.source.name, enabled=not args.quiet)
-    job.target.parent.mkdir(parents=True, exist_ok=True)
     try:
         if out_bytes > args.memory_budget * 2**20:
             _upscale_streamed(upscaler, pixels, shape, loaded, job, args, options, bar)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import re
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -338,6 +340,86 @@ def _file_dtype(fmt: str, dtype: np.dtype) -> np.dtype:
 # ---------------------------------------------------------------- writing
 
 
+# Working files (the temporary output, a streamed write's raw pixels) are named
+# .pocketsr-PID-RANDOM.part / .raw: short, so any legal output name works, and recognisable, so
+# a later run can remove those that a killed run left behind (and never a file of anyone else).
+WORK_PREFIX = ".pocketsr-"
+WORK_SUFFIXES = (".part", ".raw")
+_WORK_NAME = re.compile(r"^\.pocketsr-(\d+)-[A-Za-z0-9_]+\.(part|raw)$")
+
+
+def _work_file(folder: Path, suffix: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f"{WORK_PREFIX}{os.getpid()}-", suffix=suffix, dir=folder)
+    os.close(fd)
+    return Path(name)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":
+        return True  # no cheap check: the age rule below decides
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def clean_stale_work_files(folder: str | os.PathLike[str], min_age_s: float = 0.0) -> list[Path]:
+    """Remove the working files an interrupted run of ours left in `folder`; return them.
+
+    Only names of our pattern whose process is gone (or, where that cannot be checked, older
+    than a day) are removed; a run in progress keeps its files.
+    """
+    removed = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _WORK_NAME.match(entry.name)
+        if not match or not entry.is_file(follow_symlinks=False):
+            continue
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        stale = not _process_alive(int(match.group(1))) or age > 86400
+        if stale and age >= min_age_s:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
+
+
+def check_output(path: str | os.PathLike[str]) -> None:
+    """What can fail about writing an output, checked before any work: the name's length, its
+    format, the folder (a folder, writable, taking our working file). Whether an existing file
+    may be replaced is the caller's rule."""
+    path = Path(path)
+    folder = path.parent
+    try:
+        limit = os.pathconf(folder if folder.is_dir() else ".", "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        limit = 255
+    size = len(os.fsencode(path.name))
+    if size > limit:
+        raise ImageFileError(
+            f"the file name {path.name[:40]}... is {size} bytes long; the folder allows {limit}."
+        )
+    format_for(path)
+    if path.is_dir():
+        raise ImageFileError(f"cannot write {path}: it is a folder; give a file name.")
+    if folder.exists() and not folder.is_dir():
+        raise ImageFileError(f"cannot write {path}: {folder} is a file, not a folder.")
+    if folder.is_dir():
+        _PendingFile(path, overwrite=True).abort()  # the folder takes our working file
+
+
 class _PendingFile:
     """A temporary file beside a target path, renamed onto it by commit() or removed by abort()."""
 
@@ -350,17 +432,13 @@ class _PendingFile:
         if not self.folder.is_dir():
             raise ImageFileError(f"cannot write {path}: the folder {self.folder} does not exist.")
         try:
-            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=self.folder)
+            self.tmp = _work_file(self.folder, ".part")
         except OSError as exc:
             raise ImageFileError(f"cannot write in {self.folder}: {exc.strerror or exc}.") from None
-        os.close(fd)
-        self.tmp = Path(name)
 
     def sibling(self, suffix: str) -> Path:
         """Another temporary file in the same folder (the caller removes it)."""
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=suffix, dir=self.folder)
-        os.close(fd)
-        return Path(name)
+        return _work_file(self.folder, suffix)
 
     def commit(self) -> None:
         """fsync the temporary file, rename it onto the target, fsync the folder."""
