@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import mmap
 import os
 import re
+import shutil
 import tempfile
 import time
 import warnings
@@ -525,6 +527,42 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def disk_full_error(folder: Path, needed: int) -> ImageFileError:
+    """The sentence for a full disk: where, how much was needed, how much is free."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = 0
+    return ImageFileError(
+        f"the disk holding {folder} is full: {needed / 2**20:.0f} MB needed, "
+        f"{free / 2**20:.0f} MB free. Nothing was written."
+    )
+
+
+def reserve(path: Path, nbytes: int) -> None:
+    """Give a working file its whole size on disk now, so a full disk is an error up front.
+
+    A memory-mapped file left sparse gets its blocks when pages are written, and on a full
+    disk the process dies of SIGBUS instead of hearing ENOSPC.
+    """
+    try:
+        with open(path, "r+b") as fh:
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(fh.fileno(), 0, nbytes)
+            else:
+                free = shutil.disk_usage(path.parent).free
+                if free < nbytes - os.path.getsize(path):
+                    raise OSError(errno.ENOSPC, "no space left on device")
+                fh.truncate(nbytes)
+    except OSError as exc:
+        if exc.errno in _DISK_FULL:
+            raise disk_full_error(path.parent, nbytes) from None
+        raise
+
+
 def write_image(
     path: str | os.PathLike[str],
     pixels: np.ndarray,
@@ -543,9 +581,27 @@ def write_image(
     fmt = format_for(path)
     meta = meta or ImageMeta()
     _check_pixels(pixels, path)
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        _write_to(tmp, pixels, fmt, meta, quality=quality, cancel=cancel)
+    try:
+        with atomic_path(path, overwrite=overwrite) as tmp:
+            _write_to(tmp, pixels, fmt, meta, quality=quality, cancel=cancel)
+    except OSError as exc:
+        if _is_disk_full(exc, path.parent, pixels.nbytes):
+            raise disk_full_error(path.parent, pixels.nbytes) from None
+        raise
     return path
+
+
+def _is_disk_full(exc: OSError, folder: Path, needed: int) -> bool:
+    """ENOSPC, or a short write (some encoders raise without an errno) on a disk that really
+    has less room than the image's raw size."""
+    if exc.errno in _DISK_FULL:
+        return True
+    if exc.errno is not None:
+        return False
+    try:
+        return shutil.disk_usage(folder).free < needed
+    except OSError:
+        return False
 
 
 def _check_pixels(pixels: np.ndarray, path: Path) -> None:
@@ -720,16 +776,26 @@ class StreamedOutput:
         self._raw: Path | None = None
         self._done = False
         try:
+            nbytes = int(np.prod(shape)) * dtype.itemsize
             if self.format == "TIFF" and dtype == _file_dtype("TIFF", dtype):
                 # The engine writes straight into the final file's pixel data: no second pass.
+                reserve(self._pending.tmp, nbytes)
                 self.array: np.memmap = self._tiff_memmap(tuple(shape), dtype)
+                reserve(self._pending.tmp, os.path.getsize(self._pending.tmp))
             else:
                 self._raw = self._pending.sibling(".raw")
-                self.array = np.memmap(self._raw, dtype=dtype, mode="w+", shape=tuple(shape))
+                reserve(self._raw, nbytes)
+                self.array = np.memmap(self._raw, dtype=dtype, mode="r+", shape=tuple(shape))
+        except OSError as exc:
+            self.abort()
+            if exc.errno in _DISK_FULL:
+                raise disk_full_error(self.path.parent, nbytes) from None
+            raise
         except BaseException:
             self.abort()
             raise
         self.release: Callable[[], None] = _releaser(self.array)
+        self.array_bytes = nbytes
 
     def _tiff_memmap(self, shape: tuple[int, ...], dtype: np.dtype) -> np.memmap:
         channels = 1 if len(shape) == 2 else shape[2]
@@ -747,6 +813,15 @@ class StreamedOutput:
 
     def commit(self, cancel: CancelToken | None = None) -> Path:
         """Write the final file (unless the array already is it) and move it into place."""
+        try:
+            self._commit(cancel)
+        except OSError as exc:
+            if _is_disk_full(exc, self.path.parent, self.array_bytes):
+                raise disk_full_error(self.path.parent, self.array_bytes) from None
+            raise
+        return self.path
+
+    def _commit(self, cancel: CancelToken | None) -> None:
         try:
             self.array.flush()
             if self._raw is not None:
@@ -766,7 +841,6 @@ class StreamedOutput:
             raise
         self._remove_raw()
         self._done = True
-        return self.path
 
     def abort(self) -> None:
         """Drop everything written so far; the target path is untouched."""

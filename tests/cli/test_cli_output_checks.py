@@ -118,3 +118,34 @@ def test_a_killed_streamed_write_is_cleaned_by_the_next_run(
     assert again.returncode == 0, again.stderr
     assert "working file(s) that an interrupted earlier run left" in again.stderr
     assert sorted(p.name for p in out.iterdir()) == ["in_x2.png"]
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    """A 2 MB tmpfs (needs root); skipped with the reason otherwise."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.parametrize("ext", ["tif", "png"])
+@pytest.mark.parametrize("budget", ["1", "1024"])  # streamed to disk / built in memory
+def test_a_full_disk_is_a_sentence_and_leaves_nothing(
+    tmp_path: Path, sr_model_x2: Path, tiny_disk: Path, budget: str, ext: str
+) -> None:
+    src = _src(tmp_path, side=600)  # x2: 1200x1200x3 = 4.3 MB raw, on a 2 MB disk
+    cmd = [sys.executable, "-m", "pocketsr.engine.cli", "upscale", str(src), "-o",
+           str(tiny_disk / f"out.{ext}"), "--model", str(sr_model_x2), "--memory-budget", budget,
+           "-q"]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert "is full" in done.stderr and "MB needed" in done.stderr, done.stderr
+    assert "unexpected error" not in done.stderr and "Traceback" not in done.stderr
+    assert list(tiny_disk.iterdir()) == []
