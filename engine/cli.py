@@ -192,8 +192,15 @@ def _parse_roi(text: str) -> tuple[int, int, int, int]:
     return x, y, w, h
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    _say(f"warning: {message}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `pocketsr` command; returns the exit code."""
+    import warnings
+
+    warnings.showwarning = _show_warning  # engine warnings as one plain line each
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list:
         external = _external(args_list[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import mmap
 import os
 import re
@@ -148,24 +149,51 @@ def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
         )
 
 
+def valid_icc(icc: bytes | None, source: str) -> bytes | None:
+    """The profile if it looks like an ICC profile (size field, 'acsp' signature), else None
+    with a warning: junk is never copied into an output as its colour profile."""
+    if not icc:
+        return None
+    if len(icc) >= 128 and icc[36:40] == b"acsp" and int.from_bytes(icc[:4], "big") == len(icc):
+        return icc
+    warnings.warn(f"{source}: its colour profile is not a valid ICC profile; it was dropped.",
+                  stacklevel=3)  # fmt: skip
+    return None
+
+
 def _read_png(path: Path, max_pixels: int) -> LoadedImage:
     data = path.read_bytes()
     head = pngcodec.read_header(data)
     _check_size(path, head.width, head.height, max_pixels)
     if head.bit_depth != 16:
-        return _read_pillow(path, max_pixels)
+        try:
+            return _read_pillow(path, max_pixels)
+        except ValueError as exc:
+            if "too large" not in str(exc):
+                raise
+        # Pillow refuses a file whose profile or text inflates too far; drop those chunks,
+        # as the 16-bit path does, and read the pixels.
+        warnings.warn(
+            f"{path.name}: a colour profile or text chunk inflates to more than Pillow "
+            "allows; it was dropped.",
+            stacklevel=3,
+        )
+        return _read_pillow(path, max_pixels, pngcodec.without_chunks(data, _BULKY_CHUNKS))
     png = pngcodec.decode(data)
     exif, orientation = _exif_upright(png.exif)
     pixels = orient(png.pixels, orientation)
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[1 if pixels.ndim == 2 else pixels.shape[2]]
-    return LoadedImage(pixels, ImageMeta("PNG", 16, mode, png.icc, exif))
+    return LoadedImage(pixels, ImageMeta("PNG", 16, mode, valid_icc(png.icc, path.name), exif))
 
 
-def _read_pillow(path: Path, max_pixels: int) -> LoadedImage:
+_BULKY_CHUNKS = (b"iCCP", b"zTXt", b"iTXt")
+
+
+def _read_pillow(path: Path, max_pixels: int, data: bytes | None = None) -> LoadedImage:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            im = Image.open(path)
+            im = Image.open(path if data is None else io.BytesIO(data))
         except Image.DecompressionBombError:
             raise InvalidImageError(
                 f"{path.name} claims more pixels than can be decoded safely "
@@ -179,7 +207,7 @@ def _read_pillow(path: Path, max_pixels: int) -> LoadedImage:
                     f"{path.name} is a {fmt} file; PocketSR reads PNG, JPEG, TIFF and WebP."
                 )
             im.load()
-            icc = im.info.get("icc_profile") or None
+            icc = valid_icc(im.info.get("icc_profile"), path.name)
             raw_exif = im.info.get("exif")
             pixels, mode, depth = _pillow_pixels(im)
     exif, orientation = _exif_upright(raw_exif)
@@ -221,7 +249,7 @@ def _read_tiff(path: Path, max_pixels: int) -> LoadedImage:
         axes = page.axes
         tags = page.tags
         photometric = int(page.photometric)
-        icc = tags[34675].value if 34675 in tags else None
+        icc = valid_icc(tags[34675].value if 34675 in tags else None, path.name)
         orientation = int(tags[274].value) if 274 in tags else 1
         exif = Image.Exif()
         for code in _TIFF_TEXT_TAGS:

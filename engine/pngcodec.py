@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -75,6 +76,37 @@ def _chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
         pos = end
 
 
+# Decompressed ancillary data (colour profile, EXIF) is capped: a few hundred kilobytes of
+# deflate can claim gigabytes. Real ICC profiles and EXIF blocks are far smaller.
+MAX_ANCILLARY_BYTES = 8 << 20
+
+
+def _inflate_capped(data: bytes, cap: int, what: str) -> bytes | None:
+    """Inflate at most `cap` bytes; a bigger or broken stream is dropped with a warning."""
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(data, cap + 1)
+    except zlib.error:
+        warnings.warn(f"the PNG's {what} chunk is corrupt; it was dropped.", stacklevel=3)
+        return None
+    if len(out) > cap or inflater.unconsumed_tail:
+        warnings.warn(
+            f"the PNG's {what} chunk inflates to more than {cap >> 20} MB; it was dropped.",
+            stacklevel=3,
+        )
+        return None
+    return out
+
+
+def without_chunks(data: bytes, kinds: tuple[bytes, ...]) -> bytes:
+    """The same PNG without the chunks of the given types (checksums verified on the way)."""
+    out = [data[:8]]
+    for ctype, body in _chunks(data):
+        if ctype not in kinds:
+            out.append(_chunk(ctype, body))
+    return b"".join(out)
+
+
 def decode(data: bytes) -> PngImage:
     """Decode a 16-bit (or 8-bit, non-palette) PNG into a numpy array, keeping every bit."""
     head = read_header(data)
@@ -87,12 +119,9 @@ def decode(data: bytes) -> PngImage:
             idat.append(body)
         elif ctype == b"iCCP":
             name_end = body.find(b"\0")
-            try:
-                icc = zlib.decompress(body[name_end + 2 :])
-            except zlib.error:
-                icc = None  # a broken profile is dropped, not fatal
+            icc = _inflate_capped(body[name_end + 2 :], MAX_ANCILLARY_BYTES, "iCCP")
         elif ctype == b"eXIf":
-            exif = body
+            exif = body if len(body) <= MAX_ANCILLARY_BYTES else None
         elif ctype == b"tRNS":
             trns = body
     channels = _CHANNELS[head.colour_type]

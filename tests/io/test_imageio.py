@@ -355,3 +355,50 @@ def test_overwrite_still_replaces_and_a_free_name_is_taken(tmp_path: Path) -> No
         tmp.write_bytes(b"second")
     assert target.read_bytes() == b"second"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
+
+
+def _png_with_iccp(path: Path, dtype: type, profile_stream: bytes) -> Path:
+    """A small PNG whose iCCP chunk carries the given (already deflated) stream."""
+    buf = __import__("io").BytesIO()
+    pngcodec.encode(buf, _pixels((8, 8, 3), dtype, seed=3))
+    data = buf.getvalue()
+    chunk = pngcodec._chunk(b"iCCP", b"ICC profile\0\0" + profile_stream)
+    at = data.index(b"IDAT") - 4  # insert before the first IDAT
+    path.write_bytes(data[:at] + chunk + data[at:])
+    return path
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_a_profile_bomb_is_dropped_with_bounded_memory(tmp_path: Path, dtype: type) -> None:
+    import subprocess
+    import sys
+
+    bomb = zlib.compress(b"\0" * (1200 << 20), 9)  # 1.2 GB of zeros in about 1.2 MB
+    src = _png_with_iccp(tmp_path / "bomb.png", dtype, bomb)
+    script = (
+        "import warnings\n"
+        "from pocketsr.engine.imageio import read_image\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        f"    img = read_image({str(src)!r})\n"
+        "hwm = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0]\n"
+        "print(img.meta.icc is None, any('dropped' in str(x.message) for x in w),\n"
+        "      int(hwm.split()[1]) // 1024)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-1500:]
+    out = done.stdout.split()
+    assert out[:2] == ["True", "True"], out
+    # Measured before the cap: 1.3 GB for the 16-bit path. Now: the interpreter and numpy.
+    assert int(out[2]) < 250, out
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_a_junk_profile_is_not_copied_into_the_output(tmp_path: Path, dtype: type) -> None:
+    src = _png_with_iccp(tmp_path / "junk.png", dtype, zlib.compress(b"not a profile" * 20))
+    with pytest.warns(UserWarning, match="not a valid ICC profile"):
+        img = read_image(src)
+    assert img.meta.icc is None
+    write_image(tmp_path / "out.png", img.pixels, img.meta)
+    assert read_image(tmp_path / "out.png").meta.icc is None
