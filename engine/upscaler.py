@@ -356,12 +356,20 @@ class _Source:
             )
         self.maxval = _MAXVAL.get(self.dtype)
         self.unit_range = True
+        self.colour_channels = 1 if self.channels <= 2 else 3
+        # Float colour above 1 (HDR highlights, or floats in 0..255) is divided by its peak on
+        # the way into the network and multiplied back on the way out, so nothing is clipped
+        # at 1; values below 0 are clipped to 0 (the network works on 0..1).
+        self.peak = np.float32(1.0)
         if self.maxval is None:
             low, high = _finite_range(pixels)
             self.unit_range = low >= 0.0 and high <= 1.0
+            colour_high = high if self.colour_channels == self.channels else None
+            if colour_high is None:
+                colour_high = _finite_range(pixels[..., : self.colour_channels])[1]
+            self.peak = np.float32(max(1.0, colour_high))
         self.pixels = pixels
         self.size = Size(pixels.shape[1], pixels.shape[0])
-        self.colour_channels = 1 if self.channels <= 2 else 3
         self.alpha = self.channels - 1 if self.channels in (2, 4) else None
         self.work_channels = 3 + (self.alpha is not None)
         self._bled: np.ndarray | None = None
@@ -379,13 +387,18 @@ class _Source:
         alpha = self._float(self.pixels[..., self.alpha])
         if (alpha > 0).all() or not (alpha > 0).any():
             return
-        colour = self._float(self.pixels[..., : self.colour_channels])
+        colour = self._colour(self.pixels[..., : self.colour_channels])
         self._bled = bleed_colour(colour, alpha)
 
     def _float(self, values: np.ndarray) -> np.ndarray:
         if self.maxval is None:
             return values.astype(np.float32)
         return values.astype(np.float32) / np.float32(self.maxval)
+
+    def _colour(self, values: np.ndarray) -> np.ndarray:
+        """Colour samples in the network's 0..1 (floats divided by their peak)."""
+        values = self._float(values)
+        return values if self.peak == 1 else np.divide(values, self.peak, out=values)
 
     def window(self, rect: Rect) -> tuple[np.ndarray, np.ndarray | None]:
         """(RGB H×W×3, alpha H×W or None) float32 for a rect, reflect-padded outside the image."""
@@ -394,7 +407,7 @@ class _Source:
         if self._bled is not None:
             colour = self._bled[rows, cols]
         else:
-            colour = self._float(self.pixels[rows, cols, : self.colour_channels])
+            colour = self._colour(self.pixels[rows, cols, : self.colour_channels])
         if self.colour_channels == 1:
             colour = np.repeat(colour, 3, axis=2)
         alpha = None if self.alpha is None else self._float(self.pixels[rows, cols, self.alpha])
@@ -405,6 +418,8 @@ class _Source:
         colour = block[..., :3]
         if self.colour_channels == 1:
             colour = colour.mean(axis=2, keepdims=True)
+        if self.peak != 1:
+            colour = np.clip(colour, 0.0, 1.0) * self.peak
         values = colour if self.alpha is None else np.concatenate([colour, block[..., 3:]], -1)
         # In place where possible: block is a scratch buffer owned by the tile.
         if self.maxval is not None:

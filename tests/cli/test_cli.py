@@ -286,3 +286,15 @@ def test_threads_beyond_the_cores_are_capped_with_a_note(
     args = ("upscale", src, "-o", tmp_path / "out.png", "--model", sr_model_x2, "-q")
     assert _run(*args, "--threads", "1000") == 0
     assert "--threads 1000 is more than this machine's" in capsys.readouterr().err
+
+
+def test_hdr_float_tiff_keeps_its_highlights(tmp_path: Path) -> None:
+    # The embedded model clamps its output to 0..1, as every real SR model does.
+    rng = np.random.default_rng(5)
+    hdr = (rng.random((16, 16, 3)) * 4.0).astype(np.float32)  # scene-linear, peaks near 4
+    src = tmp_path / "hdr.tif"
+    write_image(src, hdr, ImageMeta())
+    assert _run("upscale", src, "-o", tmp_path / "out.tif", "--scale", "2", "-q") == 0
+    out = read_image(tmp_path / "out.tif").pixels
+    assert out.dtype == np.float32 and out.shape == (32, 32, 3)
+    assert out.max() > 3.0  # before: clipped at 1.0

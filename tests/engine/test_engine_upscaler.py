@@ -384,3 +384,20 @@ def test_output_size_predicts_the_result_shape(up4, photo, options):
     predicted = up4.output_size(Size(50, 40), **options)
     result = up4.upscale(image, **options)
     assert result.shape[:2] == (predicted.height, predicted.width)
+
+
+@pytest.mark.parametrize("peak", [4.0, 255.0])
+def test_float_colour_above_one_is_scaled_through_not_clipped(up2, photo, peak):
+    bright = photo * np.float32(peak)  # HDR highlights, or a float image in 0..255
+    bright[0, 0] = peak  # the peak itself is in the image
+    out = up2.upscale(bright)
+    ref = up2.upscale(bright / np.float32(peak)) * np.float32(peak)
+    assert out.dtype == np.float32 and out.max() > 0.9 * peak
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-4 * peak)
+
+
+def test_float_alpha_is_not_scaled_with_the_colour(up2, photo):
+    rgba = np.concatenate([photo * 8.0, np.full((*photo.shape[:2], 1), 0.5)], -1)
+    out = up2.upscale(rgba.astype(np.float32))
+    assert out[..., :3].max() > 6.0
+    np.testing.assert_allclose(out[..., 3], 0.5, atol=1e-3)
