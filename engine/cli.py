@@ -196,12 +196,24 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     _say(f"warning: {message}")
 
 
+def _join_negative_roi(args: list[str]) -> list[str]:
+    """`--roi -1,0,4,4` as `--roi=-1,...`: argparse would read the value as an option, and
+    the region's own check then explains what is wrong with it."""
+    out: list[str] = []
+    for item in args:
+        if out and out[-1] == "--roi" and item.startswith("-") and item[1:2].isdigit():
+            out[-1] = f"--roi={item}"
+        else:
+            out.append(item)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `pocketsr` command; returns the exit code."""
     import warnings
 
     warnings.showwarning = _show_warning  # engine warnings as one plain line each
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    args_list = _join_negative_roi(list(sys.argv[1:] if argv is None else argv))
     if args_list:
         external = _external(args_list[0])
         if external is not None:
@@ -366,6 +378,13 @@ def plan_jobs(args: argparse.Namespace, native_scale: int) -> tuple[list[Job], l
         raise UsageError("-o/--output takes exactly one input file; use --out-dir for several")
     jobs = []
     suffix = _suffix(args, native_scale)
+    if args.output and args.format:
+        named = FORMATS.get(Path(args.output).suffix.lower())
+        if named != FORMATS["." + args.format]:
+            raise UsageError(
+                f"--format {args.format} disagrees with the -o name {Path(args.output).name}: "
+                "with -o the extension decides; drop --format or change the name"
+            )
     for source, base in found:
         ext = source.suffix.lower()
         if args.format:
@@ -401,6 +420,14 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     if upscaler is None:
         return EXIT_SETUP
     native = int(upscaler.info.scale)
+    if args.scale is not None:
+        from .errors import InvalidOptionError
+        from .types import Size
+
+        try:  # the engine's own rule, checked before any input is read
+            upscaler.output_size(Size(64, 64), scale=args.scale)
+        except InvalidOptionError as exc:
+            raise UsageError(str(exc)) from None
     jobs, problems = plan_jobs(args, native)
     for problem in problems:
         _say(problem)

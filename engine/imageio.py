@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import logging
 import mmap
 import os
 import re
@@ -134,7 +135,10 @@ def _reason(exc: Exception) -> str:
         return "the file is truncated (it ends before the image data does)"
     if isinstance(exc, Image.UnidentifiedImageError):
         return "its contents are not PNG, JPEG, TIFF or WebP"
-    return text or type(exc).__name__
+    if not text or text.lstrip("-").isdigit():
+        # Some decoders raise a bare number (an offset or an index) for a damaged structure.
+        return "its internal structure is damaged"
+    return text
 
 
 def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
@@ -206,6 +210,10 @@ def _read_pillow(path: Path, max_pixels: int, data: bytes | None = None) -> Load
                 raise ImageFileError(
                     f"{path.name} is a {fmt} file; PocketSR reads PNG, JPEG, TIFF and WebP."
                 )
+            frames = getattr(im, "n_frames", 1)
+            if frames > 1:
+                warnings.warn(f"{path.name} has {frames} frames; only the first is upscaled.",
+                              stacklevel=3)  # fmt: skip
             im.load()
             icc = valid_icc(im.info.get("icc_profile"), path.name)
             raw_exif = im.info.get("exif")
@@ -243,6 +251,9 @@ def _pillow_pixels(im: Image.Image) -> tuple[np.ndarray, str, int]:
 def _read_tiff(path: Path, max_pixels: int) -> LoadedImage:
     with tifffile.TiffFile(path) as tif:
         page = tif.pages.first
+        if len(tif.pages) > 1:
+            warnings.warn(f"{path.name} has {len(tif.pages)} pages; only the first is upscaled.",
+                          stacklevel=3)  # fmt: skip
         width, height = int(page.imagewidth), int(page.imagelength)
         _check_size(path, width, height, max_pixels)
         pixels = page.asarray()
@@ -369,6 +380,11 @@ def _file_dtype(fmt: str, dtype: np.dtype) -> np.dtype:
 
 # ---------------------------------------------------------------- writing
 
+
+# tifffile reports through the logging module; with no handler configured its lines would
+# reach stderr beside our own sentences. Its problems surface as exceptions we word ourselves.
+logging.getLogger("tifffile").addHandler(logging.NullHandler())
+logging.getLogger("tifffile").propagate = False
 
 # Working files (the temporary output, a streamed write's raw pixels) are named
 # .pocketsr-PID-RANDOM.part / .raw: short, so any legal output name works, and recognisable, so

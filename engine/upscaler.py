@@ -250,7 +250,7 @@ class Upscaler:
             if progress is not None:
                 done, elapsed = tile.index + 1, time.monotonic() - start
                 eta = elapsed / done * (total - done)
-                progress(Progress(done, total, elapsed, eta, rect, block))
+                _report(progress, Progress(done, total, elapsed, eta, rect, block))
 
     def _tile_output(
         self, tile: Tile, plan: TilePlan, source: _Source, cancel: CancelToken | None
@@ -318,6 +318,19 @@ def _looks_broken(result: np.ndarray, batch: np.ndarray) -> bool:
     if not (math.isfinite(low) and math.isfinite(high)):
         return True
     return max(-low, high) < 1e-6 and float(batch.max()) > 4 / 255
+
+
+def _report(progress: Callable[[Progress], object], report: Progress) -> None:
+    """Call the caller's progress callback; its failure becomes a sentence, not a raw error."""
+    try:
+        progress(report)
+    except (Cancelled, InvalidOptionError):
+        raise
+    except Exception as exc:
+        raise InvalidOptionError(
+            f"The progress callback failed at tile {report.done} of {report.total} "
+            f"({type(exc).__name__}: {exc}); the upscale was stopped."
+        ) from exc
 
 
 def _resize(plane: np.ndarray, box: tuple[float, ...], width: int, height: int) -> np.ndarray:

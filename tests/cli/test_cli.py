@@ -94,8 +94,9 @@ def test_bad_roi_and_scale_are_reported(
     src = _image(tmp_path / "in.png", (20, 30, 3))
     assert _run("upscale", src, "--roi", "25,0,10,10", "--model", sr_model_x2) == cli.EXIT_FAILED
     assert "ROI" in capsys.readouterr().err
-    assert _run("upscale", src, "--scale", "9", "--model", sr_model_x2) == cli.EXIT_FAILED
-    assert "scale" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as bad_scale:  # a bad command line: exit 2, before any read
+        _run("upscale", src, "--scale", "9", "--model", sr_model_x2)
+    assert bad_scale.value.code == cli.EXIT_USAGE and "scale" in capsys.readouterr().err
     with pytest.raises(SystemExit) as done:
         _run("upscale", src, "--roi", "1,2,3")
     assert done.value.code == cli.EXIT_USAGE

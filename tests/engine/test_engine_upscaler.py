@@ -401,3 +401,14 @@ def test_float_alpha_is_not_scaled_with_the_colour(up2, photo):
     out = up2.upscale(rgba.astype(np.float32))
     assert out[..., :3].max() > 6.0
     np.testing.assert_allclose(out[..., 3], 0.5, atol=1e-3)
+
+
+def test_a_failing_progress_callback_is_a_sentence(up2, photo):
+    from pocketsr.engine.errors import InvalidOptionError
+
+    def broken(_report):
+        raise ZeroDivisionError("oops")
+
+    with pytest.raises(InvalidOptionError, match=r"progress callback failed at tile 1 of \d+"):
+        up2.upscale(photo, progress=broken, tile=32)
+    assert up2.upscale(photo).shape[0] == 2 * photo.shape[0]  # still usable
