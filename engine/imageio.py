@@ -217,9 +217,40 @@ def _read_pillow(path: Path, max_pixels: int, data: bytes | None = None) -> Load
             im.load()
             icc = valid_icc(im.info.get("icc_profile"), path.name)
             raw_exif = im.info.get("exif")
+            if im.mode in ("CMYK", "LAB") and icc:
+                im, icc = _to_srgb(im, icc, path.name)
             pixels, mode, depth = _pillow_pixels(im)
+            icc = _matching_profile(icc, mode, path.name)
     exif, orientation = _exif_upright(raw_exif)
     return LoadedImage(orient(pixels, orientation), ImageMeta(fmt, depth, mode, icc, exif))
+
+
+def _to_srgb(im: Image.Image, icc: bytes, source: str) -> tuple[Image.Image, bytes | None]:
+    """A CMYK (or Lab) image converted to sRGB through its own profile, labelled sRGB."""
+    from PIL import ImageCms
+
+    try:
+        srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+        own = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        converted = ImageCms.profileToProfile(im, own, srgb, outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        warnings.warn(f"{source}: its {im.mode} profile could not be applied; the colours are "
+                      "converted without it and the profile is dropped.", stacklevel=4)  # fmt: skip
+        return im, None
+    return converted, srgb.tobytes()
+
+
+def _matching_profile(icc: bytes | None, mode: str, source: str) -> bytes | None:
+    """The profile if its colour space can describe the pixels (RGB or grey; a grey image
+    keeps the RGB profile it came with, as other tools do), else None with a warning."""
+    if icc is None:
+        return None
+    space = icc[16:20]
+    if space == b"RGB " or (space == b"GRAY" and mode in ("L", "LA")):
+        return icc
+    warnings.warn(f"{source}: its {space.decode('latin-1').strip()} colour profile does not "
+                  "describe the output's pixels; it was dropped.", stacklevel=4)  # fmt: skip
+    return None
 
 
 def _pillow_pixels(im: Image.Image) -> tuple[np.ndarray, str, int]:

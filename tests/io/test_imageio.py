@@ -402,3 +402,35 @@ def test_a_junk_profile_is_not_copied_into_the_output(tmp_path: Path, dtype: typ
     assert img.meta.icc is None
     write_image(tmp_path / "out.png", img.pixels, img.meta)
     assert read_image(tmp_path / "out.png").meta.icc is None
+
+
+CMYK_PROFILE = Path(
+    "/var/cache/pocketsr-test/trixie/usr/share/color/icc/ghostscript/default_cmyk.icc"
+)
+
+
+@pytest.mark.skipif(not CMYK_PROFILE.is_file(), reason="no CMYK ICC profile (the host chroot's)")
+def test_a_cmyk_jpeg_is_converted_through_its_profile_and_labelled_srgb(tmp_path: Path) -> None:
+    from PIL import ImageCms
+
+    cmyk = Image.new("CMYK", (16, 16), (0, 255, 255, 0))  # full magenta + yellow: a red
+    src = tmp_path / "cmyk.jpg"
+    cmyk.save(src, icc_profile=CMYK_PROFILE.read_bytes(), quality=95)
+    img = read_image(src)
+    assert img.pixels.shape == (16, 16, 3)
+    r, g, b = img.pixels[8, 8].astype(int)
+    assert r > 180 and g < 90 and b < 90  # a red, as the CMYK profile says
+    profile = ImageCms.ImageCmsProfile(__import__("io").BytesIO(img.meta.icc))
+    assert ImageCms.getProfileName(profile).strip().startswith("sRGB")
+    assert img.meta.icc[16:20] == b"RGB "
+
+
+def test_a_profile_for_another_colour_space_is_dropped(tmp_path: Path) -> None:
+    fake_cmyk = bytearray(200)
+    fake_cmyk[:4] = (200).to_bytes(4, "big")
+    fake_cmyk[16:20], fake_cmyk[36:40] = b"CMYK", b"acsp"
+    src = tmp_path / "rgb.png"
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(src, icc_profile=bytes(fake_cmyk))
+    with pytest.warns(UserWarning, match="does not describe the output"):
+        img = read_image(src)
+    assert img.meta.icc is None
