@@ -149,3 +149,42 @@ def test_a_full_disk_is_a_sentence_and_leaves_nothing(
     assert "is full" in done.stderr and "MB needed" in done.stderr, done.stderr
     assert "unexpected error" not in done.stderr and "Traceback" not in done.stderr
     assert list(tiny_disk.iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("budget", ["1", "1024"])  # streamed write / in-memory write
+def test_sigkill_at_random_moments_never_leaves_a_partial_output(
+    tmp_path: Path, sr_model_x2: Path, budget: str
+) -> None:
+    import random
+
+    src = _src(tmp_path, side=700)
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "in_x2.png"
+    cmd = [sys.executable, "-m", "pocketsr.engine.cli", "upscale", str(src), "--out-dir",
+           str(out), "--model", str(sr_model_x2), "--memory-budget", budget, "-q"]  # fmt: skip
+    start = time.monotonic()
+    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+    whole = time.monotonic() - start
+    reference = np.asarray(Image.open(target))
+    target.unlink()
+    rng = random.Random(20261201)
+    outcomes = {"absent": 0, "whole": 0}
+    for _ in range(20):
+        proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.0, whole))
+        proc.kill()
+        proc.wait(timeout=30)
+        if target.exists():  # finished before the kill: it must be the whole image
+            assert np.array_equal(np.asarray(Image.open(target)), reference)
+            outcomes["whole"] += 1
+            target.unlink()
+        else:
+            outcomes["absent"] += 1
+        assert not [p for p in out.iterdir() if not p.name.startswith(".pocketsr-")]
+    # The next run removes whatever the killed ones left and writes the image.
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["in_x2.png"], outcomes
+    assert outcomes["absent"] >= 5, outcomes  # most kills land mid-run
