@@ -108,15 +108,16 @@ def build(
 ) -> int:
     """Append shards until the cache holds at least `count` pairs; returns the pairs held."""
     cache.mkdir(parents=True, exist_ok=True)
-    for stale in cache.glob("shard_*.npz.part*"):
+    for stale in cache.glob(".shard_*.part"):
         stale.unlink()  # left by a killed build
     while (have := held(cache)) < count:
         index = len(shard_paths(cache))
         start = time.time()
         shard = make_shard(photos, teacher, index, size=shard_size)
         path = cache / f"shard_{index:05d}.npz"
-        part = path.with_name(path.name + ".part.npz")
-        np.savez(part, lr=shard.lr, teacher=shard.teacher, hr=shard.hr)
+        part = path.with_name(f".{path.name}.part")  # hidden from shard_paths until whole
+        with open(part, "wb") as fh:
+            np.savez(fh, lr=shard.lr, teacher=shard.teacher, hr=shard.hr)
         os.replace(part, path)
         took = time.time() - start
         log(f"teacher cache: shard {index} ({have + len(shard)} pairs) in {took:.0f} s")

@@ -56,7 +56,8 @@ def test_the_cache_appends_shards_aligned_and_survives_a_killed_write(tmp_path, 
     photos = load_photos([photos_dir], use_skimage=False)
     cache = tmp_path / "cache"
     assert teacher_cache.build(photos, cache, 6, _Bicubic(), log=lambda _: None, shard_size=4) == 8
-    (cache / "shard_00002.npz.part.npz").write_bytes(b"half a shard")
+    (cache / ".shard_00002.npz.part").write_bytes(b"half a shard")
+    assert teacher_cache.held(cache) == 8  # a half-written shard is never read
     assert (
         teacher_cache.build(photos, cache, 10, _Bicubic(), log=lambda _: None, shard_size=4) == 12
     )
