@@ -75,6 +75,11 @@ def main(argv: list[str]) -> int:
     if argv[1] == "readers":
         for i, seed in enumerate(_seeds()):
             (corpus / f"seed{i}").write_bytes(bytes([i]) + seed)
+    else:
+        from pocketsr.engine import protocol
+
+        for i, header in enumerate(({"type": "hello", "protocol": 1}, {"type": "info"})):
+            (corpus / f"seed{i}").write_bytes(protocol.encode_header(header, 3) + b"abc")
     target = readers_target() if argv[1] == "readers" else frames_target()
     atheris.instrument_all()  # the engine was imported above (with the seeds): cover it all
     atheris.Setup([argv[0], *argv[2:], str(corpus)], target)
