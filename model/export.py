@@ -130,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--version", default="0.1.0")
     p.add_argument("--description", default="")
     p.add_argument("--provenance", default="", help="training provenance (JSON or text)")
+    p.add_argument(
+        "--license",
+        default="MIT (weights); trained on BSDS500 (research use) + scikit-image CC0 photos",
+        help="the licence line shown with the model",
+    )
     args = p.parse_args(argv)
     model, ck = load_checkpoint_model(args.checkpoint)
     if not is_tile_safe(model):
@@ -148,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         "receptive_field": rf,
         "receptive_field_full": rf_full,
         "version": args.version,
-        "license": "MIT (weights); trained on BSDS500 (research use) + scikit-image CC0 photos",
+        "license": args.license,
         "description": args.description,
         "tile_safe": str(is_tile_safe(model)).lower(),
         "provenance": args.provenance or json.dumps({"stage": ck["stage"], "steps": ck["step"]}),

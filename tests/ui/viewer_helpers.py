@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from PIL import ImageCms
 from PySide6.QtCore import QMimeData, QObject, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
@@ -63,5 +64,5 @@ class GapProbe(QObject):
         self.ticks += 1
 
 
-# A tiny valid ICC-like blob is enough to check it travels through untouched.
-ICC = b"\x00\x00\x01\x00pocketsr-test-profile" + bytes(range(64))
+# A real profile (the engine drops blobs that are not ICC profiles); it must travel untouched.
+ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
