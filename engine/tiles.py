@@ -134,8 +134,9 @@ def reflect_indices(start: int, stop: int, n: int) -> np.ndarray:
 
 
 def minimum_tile(context: int, blend: int, ratio: float, multiple: int) -> int:
-    """The smallest window (input px) that leaves room for two blend ramps and one pixel."""
-    need = 2 * context + 2 + math.ceil((2 * blend + 1) * ratio)
+    """The smallest window (input px) that leaves room for two blend ramps and one pixel
+    (and for aligning the window's start to the size multiple)."""
+    need = 2 * context + 2 + (multiple - 1) + math.ceil((2 * blend + 1) * ratio)
     return round_up(max(need, multiple), multiple)
 
 
@@ -159,7 +160,7 @@ def plan_axis(
     else:
         smallest = minimum_tile(context, blend, roi_len / out_len, multiple)
         tile = max(round_up(tile, multiple), smallest)
-        s_max = (tile - 2 * context - 2) * out_len // roi_len
+        s_max = (tile - 2 * context - 2 - (multiple - 1)) * out_len // roi_len
     b = blend
     while True:
         b = min(b, max(0, s_max - 1))
@@ -176,10 +177,14 @@ def plan_axis(
         a = roi_start + (p * roi_len) // out_len - context
         z = roi_start - (-(q * roi_len) // out_len) + context
         needed.append((p, q, a, z))
+    # Windows start on multiples of the size multiple: a network that samples down by 2 inside
+    # computes the same values for a pixel only if every window puts it on the same phase.
+    needed = [(p, q, a - a % multiple, z) for p, q, a, z in needed]
     wlen = round_up(max(z - a for _, _, a, z in needed), multiple)
     spans = []
     for i, (p, q, a, z) in enumerate(needed):
-        start = a - (wlen - (z - a)) // 2  # spread the spare context on both sides
+        spare = wlen - (z - a)
+        start = a - (spare // 2) // multiple * multiple  # spread the spare context, aligned
         spans.append(
             Span(
                 window_start=start,

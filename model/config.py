@@ -41,7 +41,10 @@ class NetConfig:
     latent_grid: str = "lr_half"
     # The upsample of the LR image the decoder's output is a residual over.
     base_upsample: str = "bilinear"
-    # One-step diffusion: the fixed timestep and the schedule it is read from.
+    # One-step diffusion: the UNet predicts the noise ("eps": x0 recovered from it at the fixed
+    # timestep, the paper's way) or the clean latent as a residual ("x0": z0 = z + UNet(z),
+    # the ablation); the fixed timestep and the schedule it is read from.
+    prediction: str = "eps"
     timestep: int = 999
     beta_start: float = 0.00085
     beta_end: float = 0.012

@@ -70,7 +70,9 @@ class PocketSR(nn.Module):
         return self.encoder(x)
 
     def denoise(self, z: torch.Tensor) -> torch.Tensor:
-        """One step: predict the noise and recover the clean latent x0."""
+        """One step: predict the noise and recover the clean latent x0 (or predict x0 directly)."""
+        if self.cfg.prediction == "x0":
+            return z + self.unet(z)
         eps = self.unet(z)
         return (z - self.sqrt_one_minus_abar * eps) * self.inv_sqrt_abar
 

@@ -81,6 +81,8 @@ def test_windows_honour_multiple_tile_and_context(args):
             need0 = start + span.out_start * length // n - plan.context
             need1 = start + math.ceil(span.out_end * length / n) + plan.context
             assert span.window_start <= need0 and need1 <= span.window_start + span.window_len
+            # The same sampling phase in every window, for networks that sample down inside.
+            assert span.window_start % plan.multiple == 0
             assert 0 <= span.src_start < span.src_end <= span.window_len * plan.model_scale
 
 
@@ -108,7 +110,9 @@ def test_single_window_when_tile_is_none():
         Rect(0, 0, 37, 21), Size(148, 84), model_scale=4, tile=None, context=5, blend=3, multiple=8
     )
     assert len(plan) == 1
-    assert plan.window_size == Size(48, 32)
+    # 37 + 2*5 = 47 from x = -5, started on a multiple of 8 (x = -8): 50, rounded up to 56.
+    assert plan.window_size == Size(56, 40)
+    assert plan.cols[0].window_start % 8 == 0 and plan.rows[0].window_start % 8 == 0
 
 
 def test_native_source_span_stays_inside_the_window_output():
