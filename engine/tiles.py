@@ -177,9 +177,11 @@ def plan_axis(
         a = roi_start + (p * roi_len) // out_len - context
         z = roi_start - (-(q * roi_len) // out_len) + context
         needed.append((p, q, a, z))
-    # Windows start on multiples of the size multiple: a network that samples down by 2 inside
-    # computes the same values for a pixel only if every window puts it on the same phase.
-    needed = [(p, q, a - a % multiple, z) for p, q, a, z in needed]
+    # Windows start a whole number of size multiples from the ROI's start: a network that
+    # samples down by 2 inside computes the same values for a pixel only if every window puts
+    # it on the same phase. Counting from the ROI (not the array) gives a host's crop around a
+    # selection the same result as the whole image with that selection as ROI.
+    needed = [(p, q, a - (a - roi_start) % multiple, z) for p, q, a, z in needed]
     wlen = round_up(max(z - a for _, _, a, z in needed), multiple)
     spans = []
     for i, (p, q, a, z) in enumerate(needed):

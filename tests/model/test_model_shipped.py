@@ -40,7 +40,7 @@ def shipped(request) -> Upscaler:
 def test_metadata_and_tile_safety(shipped):
     info = shipped.info
     assert info.name in SHIPPED and info.scale == 4
-    assert info.tile_safe and info.size_multiple == 4
+    assert info.tile_safe and info.size_multiple == 2
     assert 1 <= info.receptive_field <= 64
     assert info.version and info.license and info.description
     assert dict(info.extra).get("pocketsr.provenance")
@@ -50,7 +50,9 @@ def test_tiles_do_not_show(shipped):
     from skimage import data
 
     photo = np.asarray(data.astronaut()[40:168, 180:292], np.float32) / 255
-    assert psnr(shipped.upscale(photo, tile=64), shipped.upscale(photo, tile=None)) >= 50
+    # Measured: 92 dB for the fidelity weights (tiles aligned to the size multiple; before
+    # that fix the same overlap gave 51 dB).
+    assert psnr(shipped.upscale(photo, tile=64), shipped.upscale(photo, tile=None)) >= 60
 
 
 # PSNR-Y gain over Pillow bicubic upscaling of the same LR, on 384x384 HR crops. Measured on
