@@ -211,6 +211,8 @@ def speed_table(results: dict) -> dict:
         secs = sum(r["seconds"] for kinds in per_set.values() for r in kinds.values())
         mp = sum(r["out_mp"] for kinds in per_set.values() for r in kinds.values())
         n = sum(r["n"] for kinds in per_set.values() for r in kinds.values())
+        if not n:
+            continue  # a real/-only method: its speed is in the real/ figures
         speed[name] = {"images": n, "seconds": secs, "out_mp": mp, "mp_per_s": mp / secs}
     fast = speed.get(FAST_PEER)
     for s in speed.values():
@@ -304,6 +306,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-real", action="store_true", help="skip NIQE on real/")
+    ap.add_argument(
+        "--real-only",
+        nargs="*",
+        default=[],
+        metavar="METHOD",
+        help="methods run on real/ only (slow peers whose eval-set figures are known)",
+    )
     ap.add_argument("--md", type=Path, default=None, help="write the markdown here")
     ap.add_argument("--json", type=Path, default=None, help="also write the JSON here")
     return ap.parse_args(argv)
@@ -356,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
         m.upscale(warm)  # first-call set-up is not timed
         results[m.name] = {}
         for s, pairs in sets.items():
+            if m.name in args.real_only:
+                continue
             results[m.name][s] = {}
             for kind in kinds:
                 log(f"{m.name}: {s} ({kind}) ...")
