@@ -244,9 +244,7 @@ def build_model(
         return PocketSR(net, heavy=True)
     if stage == "prune":
         return build_student(net, pruned=bool(ckpt and ckpt.get("pruned")))
-    if stage in ("refine", "detail", "gan"):
-        return build_student(net, pruned=True)
-    if stage == "scratch":
+    if stage in ("refine", "detail", "gan", "scratch"):
         return build_student(net, pruned=True)
     if stage == "plain":
         return PlainSR(recipe.plain_channels, recipe.plain_layers)
