@@ -317,7 +317,7 @@ def convert_peer(
     try:
         onnx.save(graph_to_onnx(graph, meta), str(tmp))
         # Grown until 64-px tiles agree with one window: the overlap the engine will use.
-        settle_receptive_field(tmp, 16, 96, goal_db=52.0, side=check_side)
+        settle_receptive_field(tmp, 32, 96, goal_db=52.0, side=check_side)
         from .onnx_tools import set_metadata
 
         set_metadata(tmp, "speed_mps_1thread", f"{_speed(tmp):.3f}")

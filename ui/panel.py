@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from pocketsr.engine import available_devices, embedded_models
+from pocketsr.engine.upscaler import user_models
 
 from .settings import UpscaleOptions
 
@@ -69,7 +70,8 @@ class OptionsPanel(QWidget):
     def _fill_models(self) -> None:
         self.model.blockSignals(True)
         self.model.clear()
-        for name, info in embedded_models().items():
+        # Embedded models, then those `pocketsr models add` put in the models folder.
+        for name, info in {**embedded_models(), **user_models()}.items():
             self.model.addItem(f"{name} (×{info.scale})", name)
         for path in self._user_models:
             self.model.addItem(Path(path).name, path)

@@ -146,3 +146,19 @@ def test_reading_and_writing_a_big_file_keeps_the_window_live(window, tmp_path: 
         assert "still reading" in window.last_message
     finally:
         window._file_busy = ""
+
+
+def test_models_added_to_the_models_folder_are_offered(qtbot, tmp_path, monkeypatch):
+    """A model `pocketsr models add` wrote appears in the viewer's model list by name."""
+    import shutil
+
+    from pocketsr.engine.upscaler import WEIGHTS_DIR
+    from pocketsr.ui.panel import OptionsPanel
+    from pocketsr.ui.settings import UpscaleOptions
+
+    shutil.copy(WEIGHTS_DIR / "pocketsr-nano.onnx", tmp_path / "my-added-model.onnx")
+    monkeypatch.setenv("POCKETSR_MODELS_DIR", str(tmp_path))
+    panel = OptionsPanel(UpscaleOptions())
+    qtbot.addWidget(panel)
+    names = [panel.model.itemData(i) for i in range(panel.model.count())]
+    assert "my-added-model" in names and "pocketsr-nano" in names
