@@ -26,6 +26,8 @@ class Engine:
     python: Path
     version: str
     created: Path | None = None  # a venv this run created (removed again on rollback)
+    # Folders above a created venv that creating it made (uninstall removes them when empty).
+    made_dirs: tuple[Path, ...] = ()
 
 
 def probe(python: Path, timeout: float = 120.0) -> tuple[str | None, str]:
@@ -102,9 +104,14 @@ def ensure_venv(
         say("would run: " + " ".join(pip))
         return Engine(python, version or pocketsr.__version__)
     created = None
+    made: list[Path] = []
     if not python.exists():
         say(f"engine: creating {venv}")
         created = venv if not venv.exists() else None
+        parent = venv.parent
+        while not parent.exists():
+            made.append(parent)
+            parent = parent.parent
         _run([sys.executable, "-m", "venv", str(venv)], f"create the virtual environment {venv}")
     say("engine: " + " ".join(pip))
     try:
@@ -118,4 +125,4 @@ def ensure_venv(
 
             shutil.rmtree(created, ignore_errors=True)
         raise
-    return Engine(python, version, created)
+    return Engine(python, version, created, tuple(reversed(made)))

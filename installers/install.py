@@ -205,6 +205,7 @@ def plan_install(
     if not models.exists():
         created += [*_missing_dirs(models), models]
         plan.mkdirs.append(models)
+    created += list(engine.made_dirs)
     engine_entry = dict(common_old.get("engine", {}))
     engine_entry.update(python=str(engine.python), version=engine.version)
     if engine.created is not None:

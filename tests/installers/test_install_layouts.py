@@ -253,3 +253,24 @@ def test_registered_in_the_pocketsr_command() -> None:
 def _target(world: World, host: str) -> platforms.Target:
     """The native target of a host in a world."""
     return next(t for t in platforms.candidates(host, world.system) if t.flavour == "native")
+
+
+def test_uninstall_after_a_created_engine_leaves_home_as_before(
+    linux: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folders made for a new engine venv go too (before: an empty data folder stayed)."""
+    from pocketsr.installers import engine_env
+
+    def fake_setup(cmd: list[str], what: str) -> None:
+        if "venv" in cmd:  # python -m venv DIR: make what it would, without pip
+            python = platforms.venv_python(Path(cmd[-1]), linux.system)
+            python.parent.mkdir(parents=True)
+            python.write_text("#!/bin/sh\n")
+
+    monkeypatch.setattr(engine_env, "_run", fake_setup)
+    linux.make_profiles("gimp")
+    before = snapshot(linux.home)
+    code = cli.install_main(["--source", str(linux.source), "--host", "gimp"])
+    assert code == 0 and (linux.data / "engine").is_dir()
+    assert cli.uninstall_main(["--host", "gimp"]) == 0
+    assert snapshot(linux.home) == before
