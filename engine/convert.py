@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import ModelError
 from .ncnn import NcnnGraph, NcnnLayer, load_ncnn
-from .onnx_tools import METADATA_PREFIX, settle_receptive_field
+from .onnx_tools import METADATA_PREFIX, set_metadata, settle_receptive_field
 
 OPSET = 17
 
@@ -318,8 +318,6 @@ def convert_peer(
         onnx.save(graph_to_onnx(graph, meta), str(tmp))
         # Grown until 64-px tiles agree with one window: the overlap the engine will use.
         settle_receptive_field(tmp, 32, 96, goal_db=52.0, side=check_side)
-        from .onnx_tools import set_metadata
-
         set_metadata(tmp, "speed_mps_1thread", f"{_speed(tmp):.3f}")
         os.replace(tmp, dest)
     finally:

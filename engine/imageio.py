@@ -421,7 +421,6 @@ logging.getLogger("tifffile").propagate = False
 # .pocketsr-PID-RANDOM.part / .raw: short, so any legal output name works, and recognisable, so
 # a later run can remove those that a killed run left behind (and never a file of anyone else).
 WORK_PREFIX = ".pocketsr-"
-WORK_SUFFIXES = (".part", ".raw")
 _WORK_NAME = re.compile(r"^\.pocketsr-(\d+)-[A-Za-z0-9_]+\.(part|raw)$")
 
 
@@ -445,7 +444,7 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def clean_stale_work_files(folder: str | os.PathLike[str], min_age_s: float = 0.0) -> list[Path]:
+def clean_stale_work_files(folder: str | os.PathLike[str]) -> list[Path]:
     """Remove the working files an interrupted run of ours left in `folder`; return them.
 
     Only names of our pattern whose process is gone (or, where that cannot be checked, older
@@ -465,8 +464,7 @@ def clean_stale_work_files(folder: str | os.PathLike[str], min_age_s: float = 0.
             age = now - entry.stat(follow_symlinks=False).st_mtime
         except OSError:
             continue
-        stale = not _process_alive(int(match.group(1))) or age > 86400
-        if stale and age >= min_age_s:
+        if not _process_alive(int(match.group(1))) or age > 86400:
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))
@@ -617,25 +615,31 @@ def disk_full_error(folder: Path, needed: int) -> ImageFileError:
     )
 
 
+@contextlib.contextmanager
+def disk_full_as_sentence(folder: Path, needed: int) -> Iterator[None]:
+    """Turn a full disk met inside the block into the disk_full_error sentence."""
+    try:
+        yield
+    except OSError as exc:
+        if _is_disk_full(exc, folder, needed):
+            raise disk_full_error(folder, needed) from None
+        raise
+
+
 def reserve(path: Path, nbytes: int) -> None:
     """Give a working file its whole size on disk now, so a full disk is an error up front.
 
     A memory-mapped file left sparse gets its blocks when pages are written, and on a full
     disk the process dies of SIGBUS instead of hearing ENOSPC.
     """
-    try:
-        with open(path, "r+b") as fh:
-            if hasattr(os, "posix_fallocate"):
-                os.posix_fallocate(fh.fileno(), 0, nbytes)
-            else:
-                free = shutil.disk_usage(path.parent).free
-                if free < nbytes - os.path.getsize(path):
-                    raise OSError(errno.ENOSPC, "no space left on device")
-                fh.truncate(nbytes)
-    except OSError as exc:
-        if exc.errno in _DISK_FULL:
-            raise disk_full_error(path.parent, nbytes) from None
-        raise
+    with disk_full_as_sentence(path.parent, nbytes), open(path, "r+b") as fh:
+        if hasattr(os, "posix_fallocate"):
+            os.posix_fallocate(fh.fileno(), 0, nbytes)
+        else:
+            free = shutil.disk_usage(path.parent).free
+            if free < nbytes - os.path.getsize(path):
+                raise OSError(errno.ENOSPC, "no space left on device")
+            fh.truncate(nbytes)
 
 
 def write_image(
@@ -656,13 +660,9 @@ def write_image(
     fmt = format_for(path)
     meta = meta or ImageMeta()
     _check_pixels(pixels, path)
-    try:
-        with atomic_path(path, overwrite=overwrite) as tmp:
-            _write_to(tmp, pixels, fmt, meta, quality=quality, cancel=cancel)
-    except OSError as exc:
-        if _is_disk_full(exc, path.parent, pixels.nbytes):
-            raise disk_full_error(path.parent, pixels.nbytes) from None
-        raise
+    full = disk_full_as_sentence(path.parent, pixels.nbytes)
+    with full, atomic_path(path, overwrite=overwrite) as tmp:
+        _write_to(tmp, pixels, fmt, meta, quality=quality, cancel=cancel)
     return path
 
 
@@ -861,11 +861,6 @@ class StreamedOutput:
                 self._raw = self._pending.sibling(".raw")
                 reserve(self._raw, nbytes)
                 self.array = np.memmap(self._raw, dtype=dtype, mode="r+", shape=tuple(shape))
-        except OSError as exc:
-            self.abort()
-            if exc.errno in _DISK_FULL:
-                raise disk_full_error(self.path.parent, nbytes) from None
-            raise
         except BaseException:
             self.abort()
             raise
@@ -888,12 +883,8 @@ class StreamedOutput:
 
     def commit(self, cancel: CancelToken | None = None) -> Path:
         """Write the final file (unless the array already is it) and move it into place."""
-        try:
+        with disk_full_as_sentence(self.path.parent, self.array_bytes):
             self._commit(cancel)
-        except OSError as exc:
-            if _is_disk_full(exc, self.path.parent, self.array_bytes):
-                raise disk_full_error(self.path.parent, self.array_bytes) from None
-            raise
         return self.path
 
     def _commit(self, cancel: CancelToken | None) -> None:

@@ -375,12 +375,13 @@ class _Source:
         # at 1; values below 0 are clipped to 0 (the network works on 0..1).
         self.peak = np.float32(1.0)
         if self.maxval is None:
-            low, high = _finite_range(pixels)
+            # Each sample is scanned once: colour and alpha ranges separately.
+            low, high = _finite_range(pixels[..., : self.colour_channels])
+            self.peak = np.float32(max(1.0, high))
+            if self.channels > self.colour_channels:
+                a_low, a_high = _finite_range(pixels[..., self.colour_channels :])
+                low, high = min(low, a_low), max(high, a_high)
             self.unit_range = low >= 0.0 and high <= 1.0
-            colour_high = high if self.colour_channels == self.channels else None
-            if colour_high is None:
-                colour_high = _finite_range(pixels[..., : self.colour_channels])[1]
-            self.peak = np.float32(max(1.0, colour_high))
         self.pixels = pixels
         self.size = Size(pixels.shape[1], pixels.shape[0])
         self.alpha = self.channels - 1 if self.channels in (2, 4) else None

@@ -155,11 +155,24 @@ def upscale_kwargs(options: dict[str, Any], roi: Any = None) -> dict[str, Any]:
     return kwargs
 
 
-def pixels_view(data: Any, width: int, height: int, channels: int, dtype: str) -> np.ndarray:
-    """A packed pixel buffer as an H×W[×C] array (no copy), checked against its size."""
+def pixel_bytes(width: int, height: int, channels: int, dtype: Any) -> int:
+    """The bytes of a packed W×H×C image of a wire pixel type (InvalidImageError otherwise)."""
     if dtype not in protocol.DTYPES:
         raise errors.InvalidImageError(f"unsupported pixel type {dtype!r}")
-    nbytes = width * height * channels * np.dtype(dtype).itemsize
+    return width * height * channels * np.dtype(dtype).itemsize
+
+
+def declared_pixels(header: dict[str, Any]) -> tuple[int, int, int, Any]:
+    """(width, height, channels, dtype) of a request's image, the sizes range-checked."""
+    width = _int_field(header, "width", 1, 1 << 20)
+    height = _int_field(header, "height", 1, 1 << 20)
+    channels = _int_field(header, "channels", 1, 4)
+    return width, height, channels, header.get("dtype")
+
+
+def pixels_view(data: Any, width: int, height: int, channels: int, dtype: str) -> np.ndarray:
+    """A packed pixel buffer as an H×W[×C] array (no copy), checked against its size."""
+    nbytes = pixel_bytes(width, height, channels, dtype)
     if len(data) != nbytes:
         raise errors.InvalidImageError(
             f"{width}x{height}x{channels} {dtype} needs {nbytes} bytes, got {len(data)}"
@@ -203,16 +216,11 @@ def request_payload_limit(header: dict[str, Any]) -> int:
     if header.get("type") != protocol.UPSCALE or (header.get("input") or {}).get("file"):
         return 0
     try:
-        width = _int_field(header, "width", 1, 1 << 20)
-        height = _int_field(header, "height", 1, 1 << 20)
-        channels = _int_field(header, "channels", 1, 4)
-        if header.get("dtype") not in protocol.DTYPES:
-            raise TypeError(header.get("dtype"))
-        itemsize = np.dtype(header["dtype"]).itemsize
-    except (errors.PocketSRError, TypeError):
+        nbytes = pixel_bytes(*declared_pixels(header))
+    except errors.PocketSRError:
         # The job will fail with its own sentence; chunked reading bounds the memory.
         return protocol.MAX_INLINE_PAYLOAD
-    return min(protocol.MAX_INLINE_PAYLOAD, width * height * channels * itemsize)
+    return min(protocol.MAX_INLINE_PAYLOAD, nbytes)
 
 
 class Worker:
@@ -360,17 +368,11 @@ class Worker:
 
     def _input_array(self, frame: Frame) -> np.ndarray:
         """The request's pixels as an array: a view of the payload or a map of the file."""
-        h = frame.header
-        dtype = h.get("dtype")
-        width = _int_field(h, "width", 1, 1 << 20)
-        height = _int_field(h, "height", 1, 1 << 20)
-        channels = _int_field(h, "channels", 1, 4)
-        source = h.get("input") or {}
+        width, height, channels, dtype = declared_pixels(frame.header)
+        source = frame.header.get("input") or {}
         if not source.get("file"):
             return pixels_view(frame.payload, width, height, channels, dtype)
-        if dtype not in protocol.DTYPES:
-            raise errors.InvalidImageError(f"unsupported pixel type {dtype!r}")
-        nbytes = width * height * channels * np.dtype(dtype).itemsize
+        nbytes = pixel_bytes(width, height, channels, dtype)
         path = source["file"]
         if os.path.getsize(path) < nbytes:
             raise errors.InvalidImageError(f"the pixel file holds fewer than {nbytes} bytes")
