@@ -23,7 +23,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -307,6 +307,11 @@ class StageRun:
             self.cfg = replace(self.cfg, hr_crop=args.hr_crop)
         if getattr(args, "log_every", 0):
             self.cfg = replace(self.cfg, log_every=args.log_every)
+        stage_fields = {f.name for f in fields(StageConfig)}
+        for key, value in _net_overrides(getattr(args, "set", None) or []).items():
+            if key not in stage_fields:
+                raise SystemExit(f"--set {key}: a stage has no setting of that name")
+            self.cfg = replace(self.cfg, **{key: value})
         self.args, self.dist = args, dist
         self.out = Path(args.out)
         self.out.mkdir(parents=True, exist_ok=True)
@@ -614,6 +619,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "instead of running the teacher live",
     )
     p.add_argument("--net", action="append", default=[], help="override a net field: KEY=VALUE")
+    p.add_argument("--set", action="append", default=[], help="override a stage setting: KEY=VALUE")
     return p.parse_args(argv)
 
 
