@@ -6,7 +6,7 @@ A frame on the pipe is::
     | header: UTF-8 JSON object with a "type" key | payload: raw bytes
 
 plugin/bridge.py speaks the same format with the standard library only; keep the two in step
-(tests/bridge/test_protocol.py checks the constants agree).
+(tests/bridge/test_bridge_protocol.py checks the constants agree).
 
 Messages (host -> worker): hello, info, upscale, cancel, shutdown.
 Messages (worker -> host): hello, info, progress, result, error, bye.

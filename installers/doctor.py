@@ -66,7 +66,6 @@ def check_hosts(report: Report, system: str) -> None:
             if path:
                 report.info(f"{NAMES[host]}: {path}: {_version_line([path, '--version'])}")
                 break
-                break
         for target in platforms.candidates(host, system):
             if target.root.is_dir():
                 report.info(f"{target.label} profile: {target.root}")
