@@ -12,7 +12,7 @@ import pytest
 import tifffile
 from PIL import Image, ImageCms
 
-from pocketsr.engine import imageio, pngcodec
+from pocketsr.engine import image_write, imageio, pngcodec
 from pocketsr.engine.errors import Cancelled, ImageFileError, InvalidImageError
 from pocketsr.engine.imageio import ImageMeta, StreamedOutput, read_image, write_image
 from pocketsr.engine.types import CancelToken
@@ -259,7 +259,7 @@ def test_failure_mid_write_leaves_nothing(
         tmp.write_bytes(b"half an image")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(imageio, "_write_to", half_then_fail)
+    monkeypatch.setattr(image_write, "write_pixels", half_then_fail)
     with pytest.raises(ImageFileError, match=r"the disk holding .* is full: \d+ MB needed"):
         write_image(target, _pixels((40, 40, 3), np.uint8, seed=2), overwrite=True)
     assert target.read_bytes() == before
