@@ -19,12 +19,16 @@ _SKIP = shutil.ignore_patterns(
 
 
 @pytest.fixture(scope="module")
-def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
-    """Build the wheel once (no isolation: uses this environment's setuptools) and list it."""
+def wheel_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], str]:
+    """Build the wheel once (no isolation: uses this environment's setuptools): its names, log."""
     work = tmp_path_factory.mktemp("wheel")
     source = work / "src"
     shutil.copytree(ROOT, source, ignore=_SKIP)
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+    # What a checkout that has run the plug-ins holds: byte code that must stay out of the wheel.
+    for folder in ("plugin", "plugin/gimp/pocketsr_gimp"):
+        (source / folder / "__pycache__").mkdir(parents=True, exist_ok=True)
+        (source / folder / "__pycache__" / "stale.cpython-311.pyc").write_bytes(b"\0")
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-v"]
     done = subprocess.run(
         [*command, "-w", str(work / "dist"), str(source)],
         capture_output=True,
@@ -37,7 +41,13 @@ def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
         names = set(archive.namelist())
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         names.add("entry_points.txt:" + archive.read(entry_points).decode())
-    return names
+    return names, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel_names(wheel_build: tuple[set[str], str]) -> set[str]:
+    """The names in the wheel (plus one pseudo-name holding entry_points.txt)."""
+    return wheel_build[0]
 
 
 def _expected(folder: str, pattern: str, package: str) -> set[str]:
@@ -56,6 +66,25 @@ def test_embedded_models_are_in_the_wheel(wheel_names: set[str]) -> None:
     needed = _expected("engine", "weights/*.onnx", "pocketsr/engine")
     needed |= _expected("engine", "weights/*.md", "pocketsr/engine")
     assert needed <= wheel_names, sorted(needed - wheel_names)
+
+
+def test_training_configs_and_scripts_are_in_the_wheel(wheel_names: set[str]) -> None:
+    needed = _expected("model", "configs/*.toml", "pocketsr/model")
+    needed |= _expected("model", "*.sh", "pocketsr/model")
+    assert {"pocketsr/model/configs/nano.toml", "pocketsr/model/cpu_recipe.sh"} <= needed
+    assert needed <= wheel_names, sorted(needed - wheel_names)
+
+
+def test_no_byte_code_in_the_wheel(wheel_names: set[str]) -> None:
+    stale = sorted(n for n in wheel_names if "__pycache__" in n or n.endswith(".pyc"))
+    assert stale == []
+
+
+def test_the_build_is_quiet_about_packages(wheel_build: tuple[set[str], str]) -> None:
+    # setuptools warns when a data folder looks like a package the configuration leaves out.
+    log = wheel_build[1]
+    assert "absent from the `packages` configuration" not in log, log[-3000:]
+    assert "SetuptoolsDeprecationWarning" not in log, log[-3000:]
 
 
 def test_plugin_files_are_in_the_wheel(wheel_names: set[str]) -> None:
