@@ -178,7 +178,7 @@ def test_streamed_output_matches_in_memory(tmp_path: Path, sr_model_x2: Path) ->
     model = ("--model", sr_model_x2, "-q", "--tile", "16")
     assert _run("upscale", src, "-o", tmp_path / "mem.png", *model) == 0
     for name in ("disk.png", "disk.tif"):
-        assert _run("upscale", src, "-o", tmp_path / name, "--memory-budget", "0", *model) == 0
+        assert _run("upscale", src, "-o", tmp_path / name, "--in-memory-limit", "0", *model) == 0
         streamed = read_image(tmp_path / name)
         np.testing.assert_array_equal(streamed.pixels, read_image(tmp_path / "mem.png").pixels)
         assert streamed.meta.icc == SRGB
@@ -268,7 +268,7 @@ def test_ctrl_c_cancels_cleanly(tmp_path: Path, onnx_models: object, budget: str
     out = tmp_path / "out"
     out.mkdir()
     args = ["upscale", src, "--out-dir", out, "--model", model, "--tile", "32", "--threads", "1"]
-    proc = _start([*args, "--memory-budget", budget], tmp_path)
+    proc = _start([*args, "--in-memory-limit", budget], tmp_path)
     _wait_for_progress(proc)
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)

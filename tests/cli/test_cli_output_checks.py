@@ -105,7 +105,7 @@ def test_a_killed_streamed_write_is_cleaned_by_the_next_run(
     out = tmp_path / "out"
     out.mkdir()
     cmd = [sys.executable, "-m", "pocketsr.engine.cli", "upscale", str(src), "--out-dir",
-           str(out), "--model", str(sr_model_x2), "--memory-budget", "1", "-q"]  # fmt: skip
+           str(out), "--model", str(sr_model_x2), "--in-memory-limit", "1", "-q"]  # fmt: skip
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while time.time() < deadline and not list(out.glob(".pocketsr-*.raw")):
@@ -142,7 +142,7 @@ def test_a_full_disk_is_a_sentence_and_leaves_nothing(
 ) -> None:
     src = _src(tmp_path, side=600)  # x2: 1200x1200x3 = 4.3 MB raw, on a 2 MB disk
     cmd = [sys.executable, "-m", "pocketsr.engine.cli", "upscale", str(src), "-o",
-           str(tiny_disk / f"out.{ext}"), "--model", str(sr_model_x2), "--memory-budget", budget,
+           str(tiny_disk / f"out.{ext}"), "--model", str(sr_model_x2), "--in-memory-limit", budget,
            "-q"]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 1, done.stderr
@@ -163,7 +163,7 @@ def test_sigkill_at_random_moments_never_leaves_a_partial_output(
     out.mkdir()
     target = out / "in_x2.png"
     cmd = [sys.executable, "-m", "pocketsr.engine.cli", "upscale", str(src), "--out-dir",
-           str(out), "--model", str(sr_model_x2), "--memory-budget", budget, "-q"]  # fmt: skip
+           str(out), "--model", str(sr_model_x2), "--in-memory-limit", budget, "-q"]  # fmt: skip
     start = time.monotonic()
     subprocess.run(cmd, check=True, capture_output=True, timeout=300)
     whole = time.monotonic() - start
