@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
 import warnings
@@ -315,6 +317,36 @@ def test_a_healthy_run_gives_no_warning(up4, photo):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         up4.upscale(np.zeros((16, 16, 3), np.float32))  # black in, black out is fine
+
+
+def test_the_engine_logs_its_tile_decisions(sr_model_x4, photo, caplog, capsys):
+    up = Upscaler(sr_model_x4, device="cpu", threads=1)
+    with caplog.at_level(logging.INFO, logger="pocketsr.engine"):
+        up.upscale(photo[:48, :40])
+    (choice,) = [r for r in caplog.records if r.name == "pocketsr.engine.tile_policy"]
+    assert choice.levelno == logging.INFO
+    assert re.match(r"tile policy auto: \d+ px windows, set by .*1024 MB budget", choice.message)
+    (run,) = [r for r in caplog.records if r.name == "pocketsr.engine.orchestrator"]
+    assert "40x48 of a 40x48 image to 160x192: 1 tile(s)" in run.message
+
+    caplog.clear()
+    up._session._ort = OutOfMemoryOrt(up._session._ort, max_pixels=80 * 80)
+    with caplog.at_level(logging.INFO, logger="pocketsr.engine"):
+        up.upscale(photo, tile=256)
+    retries = [re.search(r"out of memory with (\d+) px tiles; retrying with (\d+)", r.message)
+               for r in caplog.records]  # fmt: skip
+    sides = [(int(m[1]), int(m[2])) for m in retries if m]
+    assert sides and all(new == old // 2 for old, new in sides)
+    assert "tile policy fixed 256 px" in caplog.records[1].message
+
+    caplog.clear()
+    up = Upscaler(sr_model_x4, device="cpu", threads=1)
+    up._session = CountingSession(up._session, broken_calls={2})
+    with caplog.at_level(logging.INFO, logger="pocketsr.engine"), pytest.warns(RuntimeWarning):
+        up.upscale(photo, tile=64)
+    fallbacks = [r for r in caplog.records if "re-running it on the CPU" in r.message]
+    assert len(fallbacks) == 1 and fallbacks[0].name == "pocketsr.engine.orchestrator"
+    assert capsys.readouterr() == ("", "")  # logged, never printed
 
 
 def test_embedded_models_by_name(tmp_path, monkeypatch, photo):
