@@ -1,54 +1,44 @@
-"""The worker's frame format: length-prefixed frames of a JSON header plus an optional payload.
+"""The worker's side of the frame protocol: blocking reads and writes on its pipes.
 
-A frame on the pipe is::
-
-    magic b"PSRF" | header length (u32, big-endian) | payload length (u64, big-endian)
-    | header: UTF-8 JSON object with a "type" key | payload: raw bytes
-
-plugin/bridge.py speaks the same format with the standard library only; keep the two in step
-(tests/bridge/test_bridge_protocol.py checks the constants agree).
-
-Messages (host -> worker): hello, info, upscale, cancel, shutdown.
-Messages (worker -> host): hello, info, progress, result, error, bye.
-
+The frame format, the message types, the error codes and the values in the headers live in
+plugin/pocketsr_link/wire.py and frames.py, shared with the bridge (one copy; see there).
 Pixel payloads above a size threshold travel through a file named in the header
 ({"file": path}) that the host creates, so neither side holds a pipe copy of a big image.
 """
 
 from __future__ import annotations
 
-import json
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-PROTOCOL_VERSION = 1
-MAGIC = b"PSRF"
-PREFIX = struct.Struct(">4sIQ")
-MAX_HEADER_BYTES = 1 << 20
-# Inline payloads are bounded so a corrupt length cannot make a reader allocate gigabytes.
-MAX_INLINE_PAYLOAD = 1 << 31
-DEFAULT_FILE_THRESHOLD = 4 << 20
-# Payloads are read in chunks of this size: memory grows only with bytes that really arrive.
-READ_CHUNK = 1 << 20
+from pocketsr.plugin.pocketsr_link import frames
+from pocketsr.plugin.pocketsr_link.frames import FrameError, encode_header, error_header
+from pocketsr.plugin.pocketsr_link.wire import (  # noqa: F401 - the worker's vocabulary
+    BYE,
+    CANCEL,
+    DEFAULT_FILE_THRESHOLD,
+    DTYPES,
+    ERROR,
+    HELLO,
+    INFO,
+    INTERNAL_ERROR,
+    MAGIC,
+    MAX_HEADER_BYTES,
+    MAX_INLINE_PAYLOAD,
+    PLAN,
+    PREFIX,
+    PROGRESS,
+    PROTOCOL_ERROR,
+    PROTOCOL_VERSION,
+    READ_CHUNK,
+    RESULT,
+    SHUTDOWN,
+    UPSCALE,
+    VERSION_MISMATCH,
+)
 
-HELLO = "hello"
-INFO = "info"
-UPSCALE = "upscale"
-CANCEL = "cancel"
-SHUTDOWN = "shutdown"
-PROGRESS = "progress"
-RESULT = "result"
-ERROR = "error"
-BYE = "bye"
-
-DTYPES = ("uint8", "uint16", "float16", "float32")
-
-# Error codes the worker adds to those of engine.errors.
-VERSION_MISMATCH = "version_mismatch"
-PROTOCOL_ERROR = "protocol"
-INTERNAL_ERROR = "internal"
+__all__ = ["Frame", "ProtocolError", "encode_header", "error_header", "read_frame", "write_frame"]
 
 
 class ProtocolError(Exception):
@@ -68,16 +58,6 @@ class Frame:
     def type(self) -> str:
         """The message type, the header's "type" key."""
         return str(self.header.get("type", ""))
-
-
-def encode_header(header: dict[str, Any], payload_len: int) -> bytes:
-    """The prefix and JSON header of a frame whose payload has payload_len bytes."""
-    if "type" not in header:
-        raise ValueError("a frame header needs a 'type'")
-    body = json.dumps(header, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    if len(body) > MAX_HEADER_BYTES:
-        raise ValueError(f"frame header too large: {len(body)} bytes")
-    return PREFIX.pack(MAGIC, len(body), payload_len) + body
 
 
 def write_frame(stream: IO[bytes], header: dict[str, Any], payload: Any = b"") -> None:
@@ -117,20 +97,11 @@ def read_frame(
     if not first:
         return None
     prefix = bytes(first) + bytes(_read_exact(stream, PREFIX.size - 1, "prefix"))
-    magic, header_len, payload_len = PREFIX.unpack(prefix)
-    if magic != MAGIC:
-        raise ProtocolError(f"not a PocketSR frame (starts with {prefix[:8]!r})")
-    if header_len > MAX_HEADER_BYTES or payload_len > MAX_INLINE_PAYLOAD:
-        raise ProtocolError(f"frame sizes out of range: header {header_len}, payload {payload_len}")
-    raw = _read_exact(stream, header_len, "header")
     try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ProtocolError(f"frame header is not JSON: {exc}") from None
-    except RecursionError:
-        raise ProtocolError("frame header is nested too deeply") from None
-    if not isinstance(header, dict) or not isinstance(header.get("type"), str):
-        raise ProtocolError("frame header is not an object with a 'type'")
+        header_len, payload_len = frames.parse_prefix(prefix)
+        header = frames.parse_header(_read_exact(stream, header_len, "header"))
+    except FrameError as exc:
+        raise ProtocolError(str(exc)) from None
     if payload_limit is not None and payload_len > (limit := payload_limit(header)):
         raise ProtocolError(
             f"a '{header['type']}' frame may carry {limit} payload bytes, "
@@ -138,12 +109,3 @@ def read_frame(
         )
     payload = _read_exact(stream, payload_len, "payload") if payload_len else b""
     return Frame(header, payload)
-
-
-def error_header(code: str, message: str, job_id: Any = None, **extra: Any) -> dict[str, Any]:
-    """The header of an error message: a stable code and a sentence for the user."""
-    header: dict[str, Any] = {"type": ERROR, "code": code, "message": message}
-    if job_id is not None:
-        header["id"] = job_id
-    header.update(extra)
-    return header

@@ -7,6 +7,8 @@ from pathlib import Path, PurePosixPath
 
 HOSTS = ("gimp", "gimp2", "krita")
 BRIDGE_NAME = "pocketsr_bridge.py"
+# The bridge's package (plugin/pocketsr_link/), installed beside the bridge module.
+LINK_PACKAGE = "pocketsr_link"
 KRITA_PLUGIN = "pocketsr_upscale"
 _SKIP_DIRS = {"__pycache__"}
 _SKIP_SUFFIXES = {".pyc", ".pyo"}
@@ -54,33 +56,37 @@ def placements(host: str, source_root: Path) -> list[Placement]:
     """What installing `host` copies, from the plug-in source tree at `source_root`."""
     src = Path(source_root)
     bridge = src / "bridge.py"
+    link = src / LINK_PACKAGE
     if host == "gimp":
         entry, pkg = src / "gimp" / "pocketsr_upscale.py", src / "gimp" / "pocketsr_gimp"
-        _require([bridge, entry, pkg])
+        _require([bridge, link, entry, pkg])
         base = PurePosixPath("plug-ins", "pocketsr_upscale")
         return [
             Placement(entry, base / "pocketsr_upscale.py", executable=True),
             *_tree(pkg, base / "pocketsr_gimp"),
             Placement(bridge, base / BRIDGE_NAME),
+            *_tree(link, base / LINK_PACKAGE),
         ]
     if host == "gimp2":
         entry, pkg = src / "gimp" / "pocketsr_upscale_210.py", src / "gimp" / "pocketsr_gimp"
-        _require([bridge, entry, pkg])
+        _require([bridge, link, entry, pkg])
         base = PurePosixPath("plug-ins")
         return [
             Placement(entry, base / "pocketsr_upscale_210.py", executable=True),
             *_tree(pkg, base / "pocketsr_gimp"),
             Placement(bridge, base / BRIDGE_NAME),
+            *_tree(link, base / LINK_PACKAGE),
         ]
     if host == "krita":
         krita = src / "krita"
         pkg = krita / KRITA_PLUGIN
         desktop, action = krita / f"{KRITA_PLUGIN}.desktop", krita / f"{KRITA_PLUGIN}.action"
-        _require([bridge, pkg, desktop, action])
+        _require([bridge, link, pkg, desktop, action])
         base = PurePosixPath("pykrita", KRITA_PLUGIN)
         return [
             *_tree(pkg, base),
             Placement(bridge, base / BRIDGE_NAME),
+            *_tree(link, base / LINK_PACKAGE),
             Placement(desktop, PurePosixPath("pykrita", f"{KRITA_PLUGIN}.desktop")),
             Placement(action, PurePosixPath("actions", f"{KRITA_PLUGIN}.action")),
         ]

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import threading
-import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pocketsr.plugin import bridge
+from pocketsr.plugin.pocketsr_link import paths
 
 SYSTEMS = ("linux", "windows", "macos")
 _SYS_PLATFORM = {"linux": "linux", "windows": "win32", "macos": "darwin"}
-_BRIDGE_LOCK = threading.Lock()
 GIMP_VERSIONS = {"gimp": "3.0", "gimp2": "2.10"}
 FLATPAK_IDS = {"gimp": "org.gimp.GIMP", "gimp2": "org.gimp.GIMP", "krita": "org.kde.krita"}
 SNAP_NAMES = {"gimp": "gimp", "gimp2": "gimp", "krita": "krita"}
@@ -41,36 +37,19 @@ def _env_dir(name: str, default: Path) -> Path:
     return Path(value) if value else default
 
 
-@contextlib.contextmanager
-def _as_bridge_platform(system: str, environ: Mapping[str, str] | None = None) -> Iterator[None]:
-    """Run the bridge's path rules as if on `system`, with extra environment variables."""
-    with _BRIDGE_LOCK:
-        real_sys = bridge.sys
-        saved = {k: os.environ.get(k) for k in (environ or {})}
-        if _SYS_PLATFORM[system] != sys.platform:
-            bridge.sys = types.SimpleNamespace(platform=_SYS_PLATFORM[system])
-        os.environ.update(environ or {})
-        try:
-            yield
-        finally:
-            bridge.sys = real_sys
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+def _environ(extra: Mapping[str, str] | None) -> dict[str, str]:
+    """This process's environment with some variables replaced."""
+    return {**os.environ, **(extra or {})}
 
 
 def config_path(system: str, environ: Mapping[str, str] | None = None) -> Path:
-    """The plug-in config file the bridge reads (plugin/bridge.py's own rule)."""
-    with _as_bridge_platform(system, environ):
-        return Path(bridge.config_path())
+    """The plug-in config file the bridge reads (the one rule: pocketsr_link/paths.py)."""
+    return Path(paths.config_path(_SYS_PLATFORM[system], _environ(environ)))
 
 
 def log_dir(system: str) -> Path:
-    """The engine's log folder (plugin/bridge.py's own rule)."""
-    with _as_bridge_platform(system):
-        return Path(bridge.default_log_dir())
+    """The engine's log folder (the one rule: pocketsr_link/paths.py)."""
+    return Path(paths.default_log_dir(_SYS_PLATFORM[system], _environ(None)))
 
 
 def data_dir(system: str) -> Path:

@@ -6,7 +6,6 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +69,7 @@ class _Worker(QObject):
         def report(progress: Progress) -> None:
             pixels = progress.pixels
             copy = np.array(pixels, copy=True) if isinstance(pixels, np.ndarray) else pixels
-            self.progressed.emit(job, replace(progress, pixels=copy))
+            self.progressed.emit(job, progress.with_pixels(copy))
 
         try:
             if cancel.cancelled:
@@ -210,7 +209,7 @@ def upscale_task(
 
         def tile_done(progress: Progress) -> None:
             # Converted here, on the worker thread, so the interface only paints.
-            report(replace(progress, pixels=to_qimage(progress.pixels)))
+            report(progress.with_pixels(to_qimage(progress.pixels)))
 
         return upscaler.upscale(pixels, roi=roi, progress=tile_done, cancel=cancel, **kwargs)
 

@@ -10,14 +10,16 @@ import pytest
 
 from pocketsr.engine import protocol
 from pocketsr.plugin import bridge
+from pocketsr.plugin.pocketsr_link import frames, wire
+from pocketsr.plugin.pocketsr_link.reader import FrameReader
 
 
-def test_bridge_and_engine_share_the_wire_constants():
-    assert bridge.PROTOCOL_VERSION == protocol.PROTOCOL_VERSION
-    assert bridge.MAGIC == protocol.MAGIC
-    assert bridge.PREFIX.format == protocol.PREFIX.format
-    assert bridge.MAX_HEADER_BYTES == protocol.MAX_HEADER_BYTES
-    assert set(bridge.ITEMSIZE) == set(protocol.DTYPES)
+def test_bridge_and_engine_use_the_one_wire_module():
+    # One copy: the engine's names are the wire module's objects, not equal copies.
+    assert bridge.PROTOCOL_VERSION is protocol.PROTOCOL_VERSION is wire.PROTOCOL_VERSION
+    assert protocol.MAGIC is wire.MAGIC and protocol.PREFIX is wire.PREFIX
+    assert protocol.encode_header is frames.encode_header
+    assert set(wire.ITEMSIZE) == set(protocol.DTYPES)
 
 
 def test_frame_round_trip_with_payload():
@@ -61,7 +63,7 @@ def test_bridge_reader_parses_engine_frames_and_flags_garbage():
     with os.fdopen(w, "wb") as out:
         protocol.write_frame(out, {"type": "hello", "protocol": 1}, b"abc")
         out.write(b"junk that is not a frame")
-    reader = bridge._FrameReader(os.fdopen(r, "rb", buffering=0))
+    reader = FrameReader(os.fdopen(r, "rb", buffering=0))
     reader.start()
     kind, header, payload = reader.frames.get(timeout=5)
     assert (kind, header["type"], bytes(payload)) == ("frame", "hello", b"abc")
@@ -76,7 +78,7 @@ def test_bridge_frames_are_readable_by_the_engine():
     raw = os.fdopen(w, "wb", buffering=0)
     writer = threading.Thread(
         target=lambda: (
-            raw.write(bridge._encode_frame({"type": "cancel", "id": 7}, 0)),
+            raw.write(frames.encode_header({"type": "cancel", "id": 7}, 0)),
             raw.close(),
         )
     )

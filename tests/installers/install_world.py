@@ -20,6 +20,8 @@ ENV_KEYS = (
 
 SOURCE_FILES = {
     "bridge.py": "# bridge\n",
+    "pocketsr_link/__init__.py": "# link\n",
+    "pocketsr_link/wire.py": "# wire\n",
     "gimp/pocketsr_upscale.py": "#!/usr/bin/env python3\n# gimp 3 entry\n",
     "gimp/pocketsr_upscale_210.py": "#!/usr/bin/env python2\n# gimp 2.10 entry\n",
     "gimp/pocketsr_gimp/__init__.py": "",
@@ -38,17 +40,23 @@ EXPECTED = {
         f"{G3}/pocketsr_gimp/__init__.py": ("gimp/pocketsr_gimp/__init__.py", False),
         f"{G3}/pocketsr_gimp/adapter.py": ("gimp/pocketsr_gimp/adapter.py", False),
         f"{G3}/pocketsr_bridge.py": ("bridge.py", False),
+        f"{G3}/pocketsr_link/__init__.py": ("pocketsr_link/__init__.py", False),
+        f"{G3}/pocketsr_link/wire.py": ("pocketsr_link/wire.py", False),
     },
     "gimp2": {
         "plug-ins/pocketsr_upscale_210.py": ("gimp/pocketsr_upscale_210.py", True),
         "plug-ins/pocketsr_gimp/__init__.py": ("gimp/pocketsr_gimp/__init__.py", False),
         "plug-ins/pocketsr_gimp/adapter.py": ("gimp/pocketsr_gimp/adapter.py", False),
         "plug-ins/pocketsr_bridge.py": ("bridge.py", False),
+        "plug-ins/pocketsr_link/__init__.py": ("pocketsr_link/__init__.py", False),
+        "plug-ins/pocketsr_link/wire.py": ("pocketsr_link/wire.py", False),
     },
     "krita": {
         "pykrita/pocketsr_upscale/__init__.py": ("krita/pocketsr_upscale/__init__.py", False),
         "pykrita/pocketsr_upscale/plugin.py": ("krita/pocketsr_upscale/plugin.py", False),
         "pykrita/pocketsr_upscale/pocketsr_bridge.py": ("bridge.py", False),
+        "pykrita/pocketsr_upscale/pocketsr_link/__init__.py": ("pocketsr_link/__init__.py", False),
+        "pykrita/pocketsr_upscale/pocketsr_link/wire.py": ("pocketsr_link/wire.py", False),
         "pykrita/pocketsr_upscale.desktop": ("krita/pocketsr_upscale.desktop", False),
         "actions/pocketsr_upscale.action": ("krita/pocketsr_upscale.action", False),
     },
