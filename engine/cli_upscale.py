@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pocketsr.plugin.pocketsr_link.wire import TILE_AUTO, Size, UpscaleOptions, WireError
+
 from .cli_common import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, EXIT_SETUP, UsageError, say
 from .cli_plan import Job, plan_jobs
 from .cli_progress import ProgressBar
@@ -38,7 +40,6 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         return EXIT_SETUP
     if args.scale is not None:
         from .errors import InvalidOptionError
-        from .types import Size
 
         try:  # the engine's own rule, checked before any input is read
             upscaler.output_size(Size(64, 64), scale=args.scale)
@@ -79,6 +80,7 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UsageError("--scale must be positive")
     if args.tile is not None and args.tile <= 0:
         raise UsageError("--tile must be a positive number of pixels")
+    cli_options(args)  # the engine's own option checks, before any model is loaded
 
 
 def _sentence(exc: BaseException) -> str:
@@ -150,21 +152,20 @@ def _check_target(job: Job, overwrite: bool) -> None:
 
 def _upscale_one(upscaler: Any, job: Job, args: argparse.Namespace, token: CancelToken) -> None:
     from . import imageio
-    from .types import Rect, Size
+    from .plan import upscale_arguments
+    from .types import Rect
 
     _check_target(job, args.overwrite)
     loaded = imageio.read_image(job.source)
     pixels = loaded.pixels  # the engine takes grey, grey+alpha, RGB and RGBA as they are
     height, width = pixels.shape[:2]
     roi = Rect(*args.roi) if args.roi else None
-    sizing: dict[str, Any] = {"roi": roi}
-    if args.width or args.height:
-        sizing["size"] = Size(args.width or 0, args.height or 0)  # 0 keeps the aspect
-    elif args.scale:
-        sizing["scale"] = args.scale
-    out = upscaler.output_size(Size(width, height), **sizing)
-    options: dict[str, Any] = {**sizing, "cancel": token, "tile": args.tile or "auto"}
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    sizing = upscale_arguments(upscaler.info, Size(width, height), cli_options(args), roi, channels)
+    out = upscaler.output_size(
+        Size(width, height), scale=sizing.get("scale"), size=sizing.get("size"), roi=roi
+    )
+    options: dict[str, Any] = {**sizing, "cancel": token}
     shape = (out.height, out.width) if pixels.ndim == 2 else (out.height, out.width, channels)
     out_bytes = out.width * out.height * channels * pixels.dtype.itemsize
     bar = ProgressBar(job.source.name, enabled=not args.quiet)
@@ -181,6 +182,19 @@ def _upscale_one(upscaler: Any, job: Job, args: argparse.Namespace, token: Cance
         bar.close()
     if not args.quiet:
         say(f"{job.source} -> {job.target} ({out.width}x{out.height})")
+
+
+def cli_options(args: argparse.Namespace) -> UpscaleOptions:
+    """The command line's sizing and tile flags as the engine's one options schema."""
+    sized = bool(args.width or args.height)
+    try:
+        return UpscaleOptions(
+            scale=None if sized or not args.scale else args.scale,
+            size=Size(args.width or 0, args.height or 0) if sized else None,  # 0 keeps aspect
+            tile=args.tile or TILE_AUTO,
+        )
+    except WireError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _upscale_on_disk(

@@ -13,6 +13,7 @@ from PIL import Image
 from .errors import Cancelled, ModelError, OutOfMemoryError
 from .model_paths import DEFAULT_MODEL, model_path
 from .modelinfo import read_model_info
+from .plan import window_context
 from .session import ModelSession
 from .source_image import SourceImage
 from .tile_blend import ProgressCallback, blend_tiles
@@ -89,12 +90,9 @@ class Upscaler:
         region = check_roi(roi, source.size)
         out_size = target_size(region.size, self.info.scale, scale, size)
         result = check_out(out, source.output_shape(out_size), source.dtype)
-        native = out_size == region.size.scaled(self.info.scale)
-        context = self.info.overlap
-        if source.alpha is not None or not native:
-            # Lanczos reaches 3 source pixels, more when shrinking: keep them inside the window.
-            shrink = max(region.width / out_size.width, region.height / out_size.height, 1.0)
-            context += math.ceil(3 * shrink) + 1
+        # The same rule a host's read follows (engine/plan.py), so a region read with the
+        # plan's context gives the pixels the whole image gives there.
+        context = window_context(self.info, region.size, out_size, source.alpha is not None)
         policy = TilePolicy.from_option(tile)
         window = policy.window(
             self.info,

@@ -13,6 +13,7 @@ import math
 
 from pocketsr.plugin.pocketsr_link.wire import (
     SIZE_OF_IMAGE,
+    TILE_WHOLE,
     ModelInfo,
     ReadPlan,
     Rect,
@@ -22,7 +23,7 @@ from pocketsr.plugin.pocketsr_link.wire import (
 
 from .upscale_checks import check_roi, target_size
 
-__all__ = ["plan_read", "window_context"]
+__all__ = ["plan_read", "upscale_arguments", "window_context"]
 
 
 def window_context(info: ModelInfo, region: Size, out: Size, alpha: bool) -> int:
@@ -70,8 +71,32 @@ def plan_read(
         height = min(max(1, y1 - y0), region.height * info.scale)
         placement = Rect(x0, y0, width, height)
         output = target_size(region.size, info.scale, None, placement.size)
-    context = window_context(info, region.size, output, alpha=channels in (2, 4))
+    # Twice the windows' context: a window may read its context (and spare room) beyond what
+    # it upscales, and a model's weights past the receptive field in its metadata (where tile
+    # agreement reached 65 dB) are small, not zero. Reading as far again makes a region give
+    # the whole image's pixels bit for bit (pocketsr-nano, 8-bit: exact from 24 px, 1 LSB
+    # off at 16).
+    context = 2 * window_context(info, region.size, output, alpha=channels in (2, 4))
     read = region.expanded(context).intersect(Rect.of_size(image))
     return ReadPlan(
         read, region.relative_to(read), output, placement, image_output, (fx, fy), context, info
     )
+
+
+def upscale_arguments(
+    info: ModelInfo, image: Size, options: UpscaleOptions, roi: Rect | None, channels: int
+) -> dict:
+    """Upscaler.upscale keyword arguments for the wire's options and a region.
+
+    A target size of the whole image becomes the region's own output size by the plan.
+    """
+    kwargs: dict = {"tile": None if options.tile == TILE_WHOLE else options.tile}
+    if options.size is not None and options.size_of == SIZE_OF_IMAGE:
+        kwargs["size"] = plan_read(info, image, roi, options, channels).output
+    elif options.size is not None:
+        kwargs["size"] = options.size
+    elif options.scale is not None:
+        kwargs["scale"] = options.scale
+    if roi is not None:
+        kwargs["roi"] = roi
+    return kwargs

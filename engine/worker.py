@@ -19,6 +19,7 @@ import numpy as np
 
 from pocketsr import __version__
 from pocketsr.engine import errors, protocol
+from pocketsr.engine.plan import upscale_arguments
 from pocketsr.engine.protocol import Frame
 from pocketsr.engine.types import CancelToken, Progress, Size
 from pocketsr.engine.upscaler import UpscalerCache
@@ -35,7 +36,6 @@ from pocketsr.engine.worker_requests import (  # noqa: F401 - also the in-proces
     request_payload_limit,
     request_roi,
     run_local,
-    upscale_kwargs,
 )
 from pocketsr.engine.worker_setup import (  # noqa: F401 - names tests and tools use
     LOG_NAME,
@@ -214,7 +214,7 @@ class Worker:
         upscaler = cached_upscaler(self._upscalers, options)
         size = Size(image.shape[1], image.shape[0])
         channels = 1 if image.ndim == 2 else image.shape[2]
-        kwargs = upscale_kwargs(upscaler, size, options, request_roi(h), channels)
+        kwargs = upscale_arguments(upscaler.info, size, options, request_roi(h), channels)
         want_tiles = bool(h.get("tiles"))
         out_size = upscaler.output_size(
             size, scale=kwargs.get("scale"), size=kwargs.get("size"), roi=kwargs.get("roi")

@@ -16,8 +16,6 @@ import numpy as np
 
 from pocketsr.plugin.pocketsr_link.wire import (
     PLAN,
-    SIZE_OF_IMAGE,
-    TILE_WHOLE,
     UPSCALE,
     Rect,
     Size,
@@ -27,7 +25,7 @@ from pocketsr.plugin.pocketsr_link.wire import (
 
 from . import errors, protocol
 from .model_paths import _cached_info, embedded_models, user_models
-from .plan import plan_read
+from .plan import plan_read, upscale_arguments
 from .types import CancelToken, Progress
 from .upscaler import Upscaler, UpscalerCache
 
@@ -86,23 +84,6 @@ def request_roi(header: dict[str, Any]) -> Rect | None:
 def cached_upscaler(cache: UpscalerCache, options: UpscaleOptions) -> Upscaler:
     """The Upscaler a request's model/device/threads options ask for."""
     return cache.get(options.model, options.device, options.threads)
-
-
-def upscale_kwargs(
-    upscaler: Upscaler, image_size: Size, options: UpscaleOptions, roi: Rect | None, channels: int
-) -> dict[str, Any]:
-    """Upscaler.upscale keyword arguments for a request's options and region."""
-    kwargs: dict[str, Any] = {"tile": None if options.tile == TILE_WHOLE else options.tile}
-    if options.size is not None and options.size_of == SIZE_OF_IMAGE:
-        plan = plan_read(upscaler.info, image_size, roi, options, channels)
-        kwargs["size"] = plan.output
-    elif options.size is not None:
-        kwargs["size"] = options.size
-    elif options.scale is not None:
-        kwargs["scale"] = options.scale
-    if roi is not None:
-        kwargs["roi"] = roi
-    return kwargs
 
 
 def plan_reply(cache: UpscalerCache, request: dict[str, Any]) -> dict[str, Any]:
@@ -180,7 +161,9 @@ def run_local(
     header = {"options": options, "roi": roi}
     opts = request_options(header)
     upscaler = cached_upscaler(cache, opts)
-    kwargs = upscale_kwargs(upscaler, Size(width, height), opts, request_roi(header), channels)
+    kwargs = upscale_arguments(
+        upscaler.info, Size(width, height), opts, request_roi(header), channels
+    )
     result = upscaler.upscale(image, progress=on_progress, cancel=cancel, **kwargs)
     result = np.ascontiguousarray(result)
     out_channels = 1 if result.ndim == 2 else result.shape[2]

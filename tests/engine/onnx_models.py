@@ -143,3 +143,45 @@ def make_corrupt_model(path: str | Path) -> Path:
     data = good.read_bytes()
     path.write_bytes(data[: len(data) // 2] + b"\x00garbage\xff" * 4)
     return path
+
+
+def make_wide_context_model(path: str | Path, dilation: int = 100, scale: int = 2) -> Path:
+    """A x`scale` model whose output leans on pixels `dilation` LR pixels away.
+
+    One dilated 3x3 convolution (receptive field 2*dilation+1) over the input, pixel-shuffled
+    and added to a linear upsample: every output pixel is mostly the average of the eight
+    pixels `dilation` away from it, so a host that reads too little context around a
+    selection gets visibly different pixels near the selection's edge.
+    """
+    weights = np.zeros((3 * scale * scale, 3, 3, 3), np.float32)
+    for out_c in range(3 * scale * scale):
+        colour = out_c // (scale * scale)  # DepthToSpace CRD: channel-major blocks
+        weights[out_c, colour] = 0.12
+        weights[out_c, colour, 1, 1] = 0.0
+    inits = [
+        numpy_helper.from_array(weights, "w"),
+        numpy_helper.from_array(np.array([1, 1, scale, scale], np.float32), "scales"),
+    ]
+    d = dilation
+    nodes = [
+        helper.make_node("Conv", ["input", "w"], ["far"], dilations=[d, d], pads=[d, d, d, d]),
+        helper.make_node("DepthToSpace", ["far"], ["detail"], blocksize=scale, mode="CRD"),
+        helper.make_node("Resize", ["input", "", "scales"], ["skip"], mode="linear"),
+        helper.make_node("Mul", ["skip", "half"], ["skip_half"]),
+        helper.make_node("Add", ["skip_half", "detail"], ["output"]),
+    ]
+    inits.append(numpy_helper.from_array(np.array(0.1, np.float32), "half"))
+    graph = helper.make_graph(nodes, "wide", [_image("input")], [_image("output")], inits)
+    meta = {
+        "pocketsr.name": "test-wide-context",
+        "pocketsr.scale": scale,
+        "pocketsr.in_channels": 3,
+        "pocketsr.out_channels": 3,
+        "pocketsr.size_multiple": 1,
+        "pocketsr.receptive_field": 2 * dilation + 1,
+        "pocketsr.version": "1.0",
+        "pocketsr.license": "MIT",
+        "pocketsr.description": f"test x{scale} model with a {2 * dilation + 1} px field",
+        "pocketsr.tile_safe": "true",
+    }
+    return _save(graph, path, meta)

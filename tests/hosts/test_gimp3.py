@@ -8,9 +8,10 @@ the results. They are compared with the engine's own result for the same pixels.
 Tolerances (output in [0, 1] units), chosen above what was measured:
 - whole layer: the plug-in sends exactly the engine's input, so results are bit-identical
   (max difference 0) -- asserted with TOL_EXACT.
-- selection: the plug-in sends the selection's box plus 32 px of context instead of the whole
-  layer; where the layer edge is further than that, the model sees slightly different padding,
-  so TOL_ROI allows small differences.
+- selection: the plug-in sends the selection's box plus the context the engine's plan names
+  (the model's receptive field, more when resampling); the result is compared with the
+  engine's result for that region (TOL_ROI) and, for a model that reaches 100 px, with the
+  whole layer's result (>= 50 dB PSNR).
 - mask: the new layer's mask is GIMP's own ×N scaling of the feathered selection; it is
   compared with a nearest-neighbour ×N of the original selection (mean |d| < TOL_MASK_MEAN).
 """
@@ -153,13 +154,21 @@ CASE_IMAGES = {
 }
 
 
+# A x2 model whose pixels depend on pixels 100 LR pixels away (receptive field 201), and a
+# hard-edged selection box far from the layer's edges: the plug-in must read the context the
+# engine's plan names, or the selection's pixels differ from the whole layer's there.
+WIDE_SHAPE = (260, 300, 3)
+WIDE_BOX = (120, 100, 60, 50)
+WIDE_CASES = {"wide-x2": {"scale": 2}, "wide-target": {"target-width": 90}}  # x2 and x1.5
+
+
 @pytest.fixture(scope="module")
 def gimp(tmp_path_factory: pytest.TempPathFactory) -> GimpSession:
     return GimpSession(tmp_path_factory.mktemp("gimp-home"))
 
 
 @pytest.fixture(scope="module")
-def batch(gimp: GimpSession) -> dict:
+def batch(gimp: GimpSession, onnx_models) -> dict:
     """One GIMP run over every upscale case, and the failure case last."""
     rng = np.random.default_rng(7)
     cases, inputs = [], {}
@@ -168,6 +177,13 @@ def batch(gimp: GimpSession) -> dict:
         image = pixels(rng, h, w, c, DTYPES[precision])
         inputs[name] = image
         cases.append(make_case(gimp.home, name, image, precision, **extra))
+    wide_model = onnx_models.make_wide_context_model(gimp.home / "wide-x2.onnx")
+    wide = pixels(rng, *WIDE_SHAPE, "uint8")
+    for name, args in WIDE_CASES.items():
+        inputs[name] = wide
+        selection = {"rect": list(WIDE_BOX), "feather": 0}
+        extra = {"selection": selection, "args": {**args, "model": str(wide_model)}}
+        cases.append(make_case(gimp.home, name, wide, "u8", **extra))
     broken = json.dumps({"python": "/nonexistent/engine/bin/python"})
     image = pixels(rng, 20, 24, 3, "uint8")
     inputs["failure"] = image
@@ -177,6 +193,7 @@ def batch(gimp: GimpSession) -> dict:
     report["wall"] = time.time() - start
     report["inputs"] = inputs
     report["by_name"] = {c["name"]: c for c in report["cases"]}
+    report["wide_model"] = wide_model
     for case in report["cases"]:
         assert "error" not in case, case["error"] + report["stderr"][-3000:]
     gimp.config.write_text(gimp.config_text)
@@ -301,6 +318,28 @@ def test_selection_replace_writes_through_the_selection(batch, engine):
     corner = _as_unit(got[:8, :8])
     src = _as_unit(batch["inputs"]["selreplace16"][:2, :2])
     assert np.abs(corner.mean(axis=(0, 1)) - src.mean(axis=(0, 1))).max() < 0.1
+
+
+@pytest.mark.parametrize(("name", "factor"), [("wide-x2", 2.0), ("wide-target", 1.5)])
+def test_selection_with_a_wide_model_equals_the_whole_layer(batch, name, factor):
+    """The selection's pixels equal the engine's whole-layer result there (>= 50 dB)."""
+    case = batch["by_name"][name]
+    assert case["status"] == "GIMP_PDB_SUCCESS", batch["stderr"][-2000:]
+    h, w, _ = WIDE_SHAPE
+    bx, by, bw, bh = WIDE_BOX
+    after = case["after"]
+    assert after["size"] == [round(w * factor), round(h * factor)]
+    top = after["layers"][0]
+    x0, y0 = round(bx * factor), round(by * factor)
+    out_w, out_h = round((bx + bw) * factor) - x0, round((by + bh) * factor) - y0
+    assert top["offsets"] == [x0, y0] and top["size"] == [out_w, out_h]
+    whole = Upscaler(model=str(batch["wide_model"])).upscale(
+        batch["inputs"][name], size=Size(round(w * factor), round(h * factor))
+    )
+    want = _with_alpha(whole[y0 : y0 + out_h, x0 : x0 + out_w])
+    got = _layer(top, "uint8")
+    mse = np.mean((_as_unit(got) - _as_unit(want)) ** 2)
+    assert 10 * np.log10(1 / max(mse, 1e-20)) >= 50
 
 
 def test_missing_engine_fails_with_message_and_leaves_image_unchanged(batch):

@@ -54,7 +54,20 @@ def _load(name: str) -> Any:
 
 
 pixels = _load("pixels")
-geometry = _load("geometry")
+
+
+def _engine_plan(width: int, height: int, box: Any, scale: Any, size: Any) -> Any:
+    """The engine's plan for the plug-in's request (what api.upscale asks the engine for)."""
+    from pocketsr.engine import Upscaler
+    from pocketsr.engine.plan import plan_read
+    from pocketsr.engine.types import Rect, Size
+    from pocketsr.plugin.pocketsr_link.wire import SIZE_OF_IMAGE, UpscaleOptions
+
+    options = UpscaleOptions(
+        scale=None if size else scale, size=Size(*size) if size else None, size_of=SIZE_OF_IMAGE
+    )
+    roi = Rect(*box) if box else None
+    return plan_read(Upscaler().info, Size(width, height), roi, options, channels=4)
 
 
 # --- the plug-in's pure parts (no Krita needed) -------------------------------------------
@@ -103,15 +116,19 @@ def test_scale_mask_nearest() -> None:
 
 
 def test_plan_with_and_without_selection() -> None:
-    """Whole image; a selection box with context clipped to the image; target sizes."""
-    p = geometry.plan(200, 90, None, 2)
-    assert p.read == (0, 0, 200, 90) and p.out_size == (400, 180) and p.out_rect == (0, 0, 400, 180)
-    p = geometry.plan(200, 90, geometry.Rect(100, 10, 30, 20), 3)
-    assert p.read == (36, 0, 158, 90) and p.roi == (64, 10, 30, 20)
-    assert p.out_size == (600, 270) and p.out_rect == (300, 30, 90, 60)
-    assert geometry.plan(200, 90, None, None, size=(300, 0)).out_size == (300, 135)
-    with pytest.raises(ValueError, match="outside"):
-        geometry.plan(200, 90, geometry.Rect(300, 0, 5, 5), 2)
+    """Whole image; a selection box with the model's context clipped to the image; sizes.
+
+    The plug-in computes none of this any more: it is the engine's plan (engine/plan.py).
+    """
+    p = _engine_plan(200, 90, None, 2, None)
+    assert p.read == (0, 0, 200, 90) and p.image_output == (400, 180)
+    assert p.placement == (0, 0, 400, 180)
+    p = _engine_plan(200, 90, (100, 10, 30, 20), 3, None)
+    c = p.context
+    assert c >= p.model.overlap and p.read == (100 - c, 0, 30 + 2 * c, 10 + 20 + c)
+    assert p.roi == (c, 10, 30, 20)
+    assert p.image_output == (600, 270) and p.placement == (300, 30, 90, 60)
+    assert _engine_plan(200, 90, None, None, (300, 0)).image_output == (300, 135)
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -254,7 +271,32 @@ def _cases(folder: Path) -> list[dict]:
     add("cmyk-refused", "U8", model="CMYKA", kind="unsupported", scale=2)
     add("cancel", "U8", dims=(160, 160), kind="cancel", scale=2, tile=32)
     add("missing-python", "U8", dims=(32, 24), kind="missing_python", scale=2)
+    # A model reaching 100 LR pixels (receptive field 201) and a hard-edged selection box.
+    wide_model = _onnx_models().make_wide_context_model(folder / "wide-x2.onnx")
+    wide_mask = np.zeros(WIDE_DIMS[::-1], np.uint8)
+    bx, by, bw, bh = WIDE_BOX
+    wide_mask[by : by + bh, bx : bx + bw] = 255
+    (folder / "wide-selection.raw").write_bytes(wide_mask.tobytes())
+    wide_sel = {"file": "wide-selection.raw"}
+    for name, sizing in WIDE_CASES.items():
+        add(name, "F32", dims=WIDE_DIMS, selection=wide_sel, **sizing)
+        cases[-1]["kwargs"]["model"] = str(wide_model)
     return cases
+
+
+WIDE_DIMS = (300, 260)
+WIDE_BOX = (120, 100, 60, 50)
+# x2, and a target document width (x1.5).
+WIDE_CASES = {"wide-x2": {"scale": 2}, "wide-target": {"scale": None, "size": [450, 0]}}
+
+
+def _onnx_models() -> Any:
+    """The test model builders (tests/engine/onnx_models.py)."""
+    path = Path(__file__).resolve().parents[1] / "engine" / "onnx_models.py"
+    spec = importlib.util.spec_from_file_location("_krita_test_onnx_models", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _run_krita(command: list[str], env: dict[str, str], folder: Path, timeout: int) -> dict:
@@ -358,18 +400,16 @@ def _expected(run: dict, name: str) -> tuple[np.ndarray, tuple[int, int, int, in
         image = image.reshape(spec["height"], spec["width"], 2)
     kwargs = spec["kwargs"]
     box = None
-    plan_box = None
     if spec["selection"]:
         box = _box(_selection_mask(spec["width"], spec["height"]))
-        plan_box = geometry.Rect(*box)
-    plan = geometry.plan(
+    plan = _engine_plan(
         spec["width"],
         spec["height"],
-        plan_box,
-        kwargs.get("scale"),
+        box,
+        kwargs.get("scale", 2),
         tuple(kwargs["size"]) if kwargs.get("size") else None,
     )
-    out = plan.out_rect
+    out = plan.placement
     result = Upscaler().upscale(
         image, size=Size(out.width, out.height), roi=Rect(*box) if box else None
     )
@@ -413,9 +453,9 @@ def test_upscale_matches_engine(krita_run: dict, name: str) -> None:
     assert "error" not in found, found.get("error")
     spec = krita_run["spec"][name]
     expected, (plan, box) = _expected(krita_run, name)
-    out = plan.out_rect
+    out = plan.placement
     to_document = spec["kwargs"].get("output") == "document"
-    size = (out.width, out.height) if to_document else plan.out_size
+    size = (out.width, out.height) if to_document else plan.image_output
     assert found["result_size"] == list(size)
     assert found["result_depth"] == [spec["model"], spec["depth"]]
     if to_document:
@@ -442,6 +482,36 @@ def test_upscale_matches_engine(krita_run: dict, name: str) -> None:
     )
     assert colour <= TOLERANCE[spec["depth"]]
     assert alpha <= (ALPHA_TOLERANCE if box else TOLERANCE)[spec["depth"]]
+    assert not outside.any(), "pixels outside the upscaled selection box"
+
+
+@pytest.mark.hosts
+@pytest.mark.parametrize(("name", "factor"), [("wide-x2", 2.0), ("wide-target", 1.5)])
+def test_selection_with_a_wide_model_equals_the_whole_image(
+    krita_run: dict, name: str, factor: float
+) -> None:
+    """The selection's pixels equal the engine's whole-image result there (>= 50 dB)."""
+    from pocketsr.engine import Upscaler
+    from pocketsr.engine.types import Size
+
+    found = _case(krita_run, name)
+    assert "error" not in found, found.get("error")
+    spec = krita_run["spec"][name]
+    width, height = round(WIDE_DIMS[0] * factor), round(WIDE_DIMS[1] * factor)
+    assert found["result_size"] == [width, height]
+    image = np.load(Path(krita_run["folder"]) / f"{name}-in.npy")
+    whole = Upscaler(model=spec["kwargs"]["model"]).upscale(image, size=Size(width, height))
+    bx, by, bw, bh = WIDE_BOX
+    x0, y0 = round(bx * factor), round(by * factor)
+    x1, y1 = round((bx + bw) * factor), round((by + bh) * factor)
+    raw = (Path(krita_run["folder"]) / found["out"]).read_bytes()
+    layer = np.frombuffer(raw, dtype=np.float32).reshape(height, width, 4)
+    region = _from_krita(layer, "RGBA")[y0:y1, x0:x1]
+    mse = float(np.mean((region.astype(np.float64) - whole[y0:y1, x0:x1]) ** 2))
+    psnr = 10 * np.log10(1 / max(mse, 1e-20))
+    assert psnr >= 50, psnr
+    outside = layer.copy()
+    outside[y0:y1, x0:x1] = 0
     assert not outside.any(), "pixels outside the upscaled selection box"
 
 

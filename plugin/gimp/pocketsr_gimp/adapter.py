@@ -11,7 +11,7 @@ from __future__ import absolute_import, division
 
 import collections
 
-from pocketsr_gimp.geometry import CONTEXT, Rect, factors, output_rect, scaled
+from pocketsr_gimp.geometry import Rect, scaled
 from pocketsr_gimp.options import Options, OptionsError
 
 Outcome = collections.namedtuple("Outcome", "ok message image layer")
@@ -57,22 +57,34 @@ def run(host, bridge, image, drawable, values):
     if desc.kind == "indexed":
         return _fail(host, INDEXED_MESSAGE)
     box = host.selection_box(image, drawable)
-    region = box or Rect(0, 0, desc.width, desc.height)
-    if region.width <= 0 or region.height <= 0:
+    layer_rect = Rect(0, 0, desc.width, desc.height)
+    region = layer_rect if box is None else box.intersect(layer_rect)
+    if region.is_empty:
         return _fail(host, "The selection does not touch the layer %s: select part of it, "
                            u"or Select \u2192 None, then run the filter again." % desc.name)
-    fx, fy = factors(options, region.width, region.height)
-    out = output_rect(region, fx, fy)
-    crop = region.expanded(CONTEXT, desc.width, desc.height) if box else region
+    box = None if box is None else region
     what = "the layer %s" % desc.name
-    host.progress(text=u"PocketSR: upscaling %s (%dx%d \u2192 %dx%d)" % (
-        desc.name, region.width, region.height, out.width, out.height), fraction=0.0)
+    engine = None
     try:
-        result = _run_engine(host, bridge, drawable, desc, crop, region, options, out)
-    except bridge.BridgeError as exc:
-        return _fail(host, explain(exc, what))
+        try:
+            engine = bridge.connect()
+            # The engine says what to read (the box plus its model's context) and what it gives.
+            plan = engine.plan(desc.width, desc.height, desc.channels, roi=box,
+                               options=options.upscale_options())
+        except bridge.BridgeError as exc:
+            return _fail(host, explain(exc, what))
+        out = plan.output
+        host.progress(text=u"PocketSR: upscaling %s (%dx%d \u2192 %dx%d)" % (
+            desc.name, region.width, region.height, out.width, out.height), fraction=0.0)
+        try:
+            result = _run_engine(host, bridge, engine, drawable, desc, plan, box, options)
+        except bridge.BridgeError as exc:
+            return _fail(host, explain(exc, what))
+    finally:
+        if engine is not None:
+            engine.close()
     host.progress(text="PocketSR: writing the result", fraction=0.97)
-    made = _apply(host, image, drawable, desc, options, region, out, fx, fy, box, result)
+    made = _apply(host, image, drawable, desc, options, plan, box, result)
     host.progress(fraction=1.0)
     return Outcome(True, "", made[0], made[1])
 
@@ -82,30 +94,28 @@ def _fail(host, message):
     return Outcome(False, message, None, None)
 
 
-def _run_engine(host, bridge, drawable, desc, crop, region, options, out):
-    """The engine's output pixels (bytes) for region, sent with its context `crop`."""
-    pixels = host.read(drawable, crop, desc)
+def _run_engine(host, bridge, engine, drawable, desc, plan, box, options):
+    """The engine's output pixels (bytes) for the plan's region, sent with its context."""
+    pixels = host.read(drawable, plan.read, desc)
 
     def on_progress(p):
         if p.total:
             host.progress(fraction=0.95 * p.done / p.total)
 
-    engine = bridge.connect()
-    try:
-        result = engine.upscale(
-            pixels, crop.width, crop.height, desc.channels, desc.dtype,
-            roi=tuple(region.relative_to(crop)),
-            options=options.engine_options(out.width, out.height), on_progress=on_progress)
-    finally:
-        engine.close()
-    if (result.width, result.height) != (out.width, out.height):
-        raise bridge.ProtocolError("The engine returned %dx%d pixels where %dx%d were asked."
-                                   % (result.width, result.height, out.width, out.height))
+    result = engine.upscale(
+        pixels, plan.read.width, plan.read.height, desc.channels, desc.dtype,
+        roi=tuple(plan.roi) if box else None,
+        options=options.upscale_options(size=plan.output), on_progress=on_progress)
+    if (result.width, result.height) != (plan.output.width, plan.output.height):
+        raise bridge.ProtocolError("The engine returned %dx%d pixels where %dx%d were asked." % (
+            result.width, result.height, plan.output.width, plan.output.height))
     return result.data
 
 
-def _apply(host, image, drawable, desc, options, region, out, fx, fy, box, data):
+def _apply(host, image, drawable, desc, options, plan, box, data):
     """Put the result into GIMP as `options.output` says; returns (image, layer)."""
+    fx, fy = plan.factors
+    out = plan.placement
     name = u"%s \u00d7%s (PocketSR)" % (desc.name, _factor_text(fx, fy))
     if options.output == "new-image":
         new = host.new_image(desc, name, out.width, out.height, data)

@@ -81,9 +81,18 @@ class Options(collections.namedtuple(
             picked[arg.name.replace("-", "_")] = value
         return cls(**picked)
 
-    def engine_options(self, out_width, out_height):
-        """The bridge's `options` for an output of out_width x out_height."""
-        options = {"model": self.model, "size": [int(out_width), int(out_height)],
-                   "device": self.device}
-        options["tile"] = self.tile if self.tile else "auto"
+    def upscale_options(self, size=None):
+        """The engine's options (a dict of the wire's UpscaleOptions fields).
+
+        A target width or height wins over the scale (0 on the other side keeps the aspect);
+        `size` (the plan's output Size) pins the exact output of the region.
+        """
+        options = {"model": self.model, "device": self.device,
+                   "tile": "auto" if not self.tile else int(self.tile)}
+        if size is not None:
+            options["size"] = [int(size[0]), int(size[1])]
+        elif self.target_width or self.target_height:
+            options["size"] = [int(self.target_width), int(self.target_height)]
+        else:
+            options["scale"] = self.scale
         return options

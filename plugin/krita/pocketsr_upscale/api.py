@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import geometry, pixels, runner
+from . import pixels, runner
 
 SOURCES = ("layer", "image")
 OUTPUTS = ("layer", "document")
@@ -66,25 +66,38 @@ def _source_node(document: Any) -> Any:
     return node
 
 
-def _selection_box(document: Any) -> tuple[geometry.Rect | None, Any]:
-    """The selection's bounding box and the Selection, or (None, None) without one."""
+def _selection_box(document: Any, wire: Any) -> tuple[Any, Any]:
+    """The selection's bounding box inside the image (a wire Rect) and the Selection.
+
+    (None, None) without a selection.
+    """
     selection = document.selection()
     if selection is None or selection.width() <= 0 or selection.height() <= 0:
         return None, None
-    return geometry.Rect(selection.x(), selection.y(), selection.width(), selection.height()), (
-        selection
-    )
+    box = wire.Rect(selection.x(), selection.y(), selection.width(), selection.height())
+    inside = box.intersect(wire.Rect(0, 0, document.width(), document.height()))
+    if inside.is_empty:
+        raise UpscaleError(
+            "The selection lies outside the image: nothing to upscale.", code="geometry"
+        )
+    return inside, selection
 
 
-def _options(out_rect: geometry.Rect, model: str | None, tile: Any, device: str | None) -> dict:
-    """The engine options of one job."""
-    options: dict[str, Any] = {"size": [out_rect.width, out_rect.height]}
-    if model:
-        options["model"] = model
-    options["tile"] = "auto" if tile in (None, "", "auto") else int(tile)
-    if device and device != "auto":
-        options["device"] = device
-    return options
+def _options(
+    wire: Any, scale: float | None, size: Any, model: str | None, tile: Any, device: str | None
+) -> Any:
+    """The engine options the caller asked for (a target size is the whole document's)."""
+    try:
+        return wire.UpscaleOptions(
+            model=model or None,
+            scale=None if size else scale,
+            size=wire.Size(int(size[0]), int(size[1])) if size else None,
+            size_of=wire.SIZE_OF_IMAGE,
+            tile=wire.tile_from_host(tile),
+            device=device or "auto",
+        )
+    except (wire.WireError, ValueError) as exc:
+        raise UpscaleError(str(exc), code="invalid_option") from exc
 
 
 def _run_engine(
@@ -138,6 +151,18 @@ def _parent_window() -> Any:
         return None
 
 
+def _engine_failure(exc: Exception, bridge: Any, shared: bool) -> UpscaleError:
+    """The UpscaleError for a failure of the engine (or of reaching it)."""
+    if not hasattr(exc, "code"):
+        return UpscaleError(
+            f"The PocketSR engine could not be used: {exc}", "engine", runner.log_tail(bridge)
+        )
+    error = _as_upscale_error(exc, bridge)
+    if shared and error.code in ("config", "worker_start", "version_mismatch"):
+        runner.reset_engine()  # the next try reads the (fixed) configuration again
+    return error
+
+
 def _as_upscale_error(exc: Exception, engine: Any) -> UpscaleError:
     """A bridge exception as an UpscaleError (Cancelled for a cancel) with the log's end."""
     code = getattr(exc, "code", "error")
@@ -188,11 +213,18 @@ def upscale(
     except pixels.UnsupportedPixels as exc:
         raise UpscaleError(str(exc), code="unsupported_colour") from exc
     target = _source_node(document) if source == "layer" else document
-    box, selection = _selection_box(document) if use_selection else (None, None)
+    bridge = engine if engine is not None else None
     try:
-        job_plan = geometry.plan(document.width(), document.height(), box, scale, size)
-    except ValueError as exc:
-        raise UpscaleError(str(exc), code="geometry") from exc
+        bridge = bridge or runner.engine()
+        wire = runner.load_bridge().wire
+        box, selection = _selection_box(document, wire) if use_selection else (None, None)
+        options = _options(wire, scale, size, model, tile, device)
+        # The engine says what to read (the box plus its model's context) and what it gives.
+        job_plan = bridge.plan(document.width(), document.height(), channels, box, options)
+    except UpscaleError:
+        raise
+    except Exception as exc:
+        raise _engine_failure(exc, bridge, engine is None) from exc
 
     document.waitForDone()
     read = job_plan.read
@@ -200,37 +232,29 @@ def upscale(
         bytes(target.pixelData(read.x, read.y, read.width, read.height)), colour_model, depth
     )
     mask = bytes(selection.pixelData(box.x, box.y, box.width, box.height)) if box else None
-    roi = job_plan.roi
     job = {
         "pixels": data,
         "width": read.width,
         "height": read.height,
         "channels": channels,
         "dtype": dtype,
-        "roi": tuple(roi) if box else None,
-        "options": _options(job_plan.out_rect, model, tile, device),
+        "roi": tuple(job_plan.roi) if box else None,
+        "options": options._replace(
+            scale=None, size=job_plan.output, size_of=wire.SIZE_OF_REGION
+        ),
     }
     if show_progress is None:
         show_progress = _parent_window() is not None
-    bridge = None
     try:
-        bridge = engine if engine is not None else runner.engine()
         result = _run_engine(
             bridge, job, on_progress, is_cancelled, show_progress, "PocketSR Upscale"
         )
     except UpscaleError:
         raise
     except Exception as exc:
-        if not hasattr(exc, "code"):
-            raise UpscaleError(
-                f"The PocketSR engine could not be used: {exc}", "engine", runner.log_tail(bridge)
-            ) from exc
-        error = _as_upscale_error(exc, bridge)
-        if engine is None and error.code in ("config", "worker_start", "version_mismatch"):
-            runner.reset_engine()  # the next try reads the (fixed) configuration again
-        raise error from exc
+        raise _engine_failure(exc, bridge, engine is None) from exc
 
-    out = job_plan.out_rect
+    out = job_plan.placement
     if (result.width, result.height) != (out.width, out.height):
         raise UpscaleError(
             f"The engine returned {result.width}x{result.height} pixels where "
@@ -241,18 +265,18 @@ def upscale(
     if mask is not None:
         scaled = pixels.scale_mask(mask, box.width, box.height, out.width, out.height)
         layer_bytes = pixels.apply_mask(layer_bytes, scaled, colour_model, depth)
-    name = f"PocketSR {job_plan.out_size[0] / document.width():.3g}× ({model or 'default'})"
+    name = f"PocketSR {job_plan.factors[0]:.3g}× ({model or 'default'})"
     if output == "document":
         return _new_document(document, layer_bytes, out, name)
     return _add_layer(document, layer_bytes, job_plan, name)
 
 
-def _add_layer(document: Any, data: bytes, job_plan: geometry.Plan, name: str) -> Any:
+def _add_layer(document: Any, data: bytes, job_plan: Any, name: str) -> Any:
     """Scale the document to the plan's size and add data as a new top layer; all or nothing."""
     width, height = document.width(), document.height()
     xres, yres = document.xRes(), document.yRes()
-    out_w, out_h = job_plan.out_size
-    out = job_plan.out_rect
+    out_w, out_h = job_plan.image_output
+    out = job_plan.placement
     scaled = layer = None
     try:
         if (out_w, out_h) != (width, height):
@@ -277,7 +301,7 @@ def _add_layer(document: Any, data: bytes, job_plan: geometry.Plan, name: str) -
         raise UpscaleError(f"Krita refused the result: {exc}", code="krita") from exc
 
 
-def _new_document(document: Any, data: bytes, out: geometry.Rect, name: str) -> Any:
+def _new_document(document: Any, data: bytes, out: Any, name: str) -> Any:
     """A new document holding data as its one layer, shown when a Krita window is open."""
     krita = _krita()
     new = krita.createDocument(
