@@ -45,6 +45,10 @@ class NetConfig:
     # timestep, the paper's way) or the clean latent as a residual ("x0": z0 = z + UNet(z),
     # the ablation); the fixed timestep and the schedule it is read from.
     prediction: str = "eps"
+    # Start every residual branch (light and heavy blocks, light attention) at zero, so a
+    # fresh block is the identity and the deep, normalisation-free student trains like a
+    # shallow one at first.
+    zero_init: bool = False
     timestep: int = 999
     beta_start: float = 0.00085
     beta_end: float = 0.012

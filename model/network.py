@@ -41,6 +41,20 @@ def make_decoder(cfg: NetConfig) -> Decoder:
     )
 
 
+def zero_init_residuals(module: nn.Module) -> None:
+    """Zero the last layer of every residual branch below `module` (blocks start as identity)."""
+    for m in module.modules():
+        if isinstance(m, LightResBlock | HeavyResBlock):
+            last = m.body[-1]
+        elif isinstance(m, LightAttention):
+            last = m.proj
+        else:
+            continue
+        nn.init.zeros_(last.weight)
+        if last.bias is not None:
+            nn.init.zeros_(last.bias)
+
+
 class PocketSR(nn.Module):
     """The one-step super-resolution network; input LR RGB 0..1, output xscale RGB (unclamped)."""
 
@@ -61,6 +75,8 @@ class PocketSR(nn.Module):
         abar = alpha_bar(cfg)
         self.register_buffer("inv_sqrt_abar", torch.tensor(1 / math.sqrt(abar)))
         self.register_buffer("sqrt_one_minus_abar", torch.tensor(math.sqrt(1 - abar)))
+        if cfg.zero_init:
+            zero_init_residuals(self)
 
     def encode(self, lr: torch.Tensor):
         """LR image -> encoder features (the latent z_t among them)."""
@@ -101,6 +117,8 @@ def attach_light(model: PocketSR) -> None:
             pair.light = LightAttention(heavy.proj.in_channels)
         else:
             raise TypeError(f"no light counterpart known for {type(heavy).__name__}")
+        if cfg.zero_init:
+            zero_init_residuals(pair.light)
         pair.light.to(pair.alpha.device)
         pair.set_alpha(0.0)
 
