@@ -239,9 +239,7 @@ def upscale(
         "channels": channels,
         "dtype": dtype,
         "roi": tuple(job_plan.roi) if box else None,
-        "options": options._replace(
-            scale=None, size=job_plan.output, size_of=wire.SIZE_OF_REGION
-        ),
+        "options": options._replace(scale=None, size=job_plan.output, size_of=wire.SIZE_OF_REGION),
     }
     if show_progress is None:
         show_progress = _parent_window() is not None
