@@ -29,9 +29,10 @@ from pocketsr.engine.imageio import (
     to_file_layout,
     write_image,
 )
+from pocketsr.engine.plan import upscale_arguments
 
 from .convert import to_qimage
-from .settings import UpscaleOptions
+from .settings import PanelOptions
 
 WORKER_NICE = 5  # how much lower the worker thread's scheduling priority is (Linux)
 
@@ -187,6 +188,15 @@ def wait_off_thread(fn: Callable[[], Any]) -> Any:
 # ------------------------------------------------------------------ the viewer's tasks
 
 
+def engine_arguments(
+    upscaler: Upscaler, options: PanelOptions, pixels: np.ndarray, roi: Rect | None = None
+) -> dict[str, Any]:
+    """Upscaler.upscale keyword arguments for the panel's options (the engine's own rules)."""
+    size = Size(pixels.shape[1], pixels.shape[0])
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    return upscale_arguments(upscaler.info, size, options.engine_options(), roi, channels)
+
+
 def output_size(upscaler: Upscaler, width: int, height: int, kwargs: dict[str, Any]) -> Size:
     """The size the engine will produce for a width×height input and these options."""
     # The engine's own rule, so the progressive canvas matches the result exactly.
@@ -196,13 +206,14 @@ def output_size(upscaler: Upscaler, width: int, height: int, kwargs: dict[str, A
 
 
 def upscale_task(
-    cache: UpscalerCache, options: UpscaleOptions, pixels: np.ndarray, roi: Rect | None = None
+    cache: UpscalerCache, options: PanelOptions, pixels: np.ndarray, roi: Rect | None = None
 ) -> Task:
     """A task upscaling pixels (or their ROI); it first reports done=0 with the output rect."""
-    kwargs = options.engine_kwargs()
 
     def run(report: Callable[[Progress], None], cancel: CancelToken) -> np.ndarray:
         upscaler = cache.get(options.model, options.device, engine_threads())
+        kwargs = engine_arguments(upscaler, options, pixels, roi)
+        kwargs.pop("roi", None)
         region = roi or Rect(0, 0, pixels.shape[1], pixels.shape[0])
         size = output_size(upscaler, region.width, region.height, kwargs)
         report(Progress(0, 0, 0.0, None, Rect.of_size(size)))
@@ -216,16 +227,15 @@ def upscale_task(
     return run
 
 
-def batch_task(cache: UpscalerCache, options: UpscaleOptions, source: Path, folder: Path) -> Task:
+def batch_task(cache: UpscalerCache, options: PanelOptions, source: Path, folder: Path) -> Task:
     """A task reading a file, upscaling it, writing the result into a folder; returns its path."""
-    kwargs = options.engine_kwargs()
 
     def run(report: Callable[[Progress], None], cancel: CancelToken) -> Path:
         loaded = read_image(source)
         upscaler = cache.get(options.model, options.device, engine_threads())
-        result = upscaler.upscale(
-            to_engine_layout(loaded.pixels), progress=report, cancel=cancel, **kwargs
-        )
+        pixels = to_engine_layout(loaded.pixels)
+        kwargs = engine_arguments(upscaler, options, pixels)
+        result = upscaler.upscale(pixels, progress=report, cancel=cancel, **kwargs)
         result = to_file_layout(result, loaded.meta.mode)
         target = unique_output_path(folder, source)
         return write_image(target, result, loaded.meta, cancel=cancel)

@@ -18,17 +18,17 @@ from PySide6.QtWidgets import (
 from pocketsr.engine import available_devices, embedded_models
 from pocketsr.engine.upscaler import user_models
 
-from .settings import UpscaleOptions
+from .settings import PanelOptions
 
 SCALES = (0.0, 1.0, 1.5, 2.0, 3.0, 4.0)
 
 
 class OptionsPanel(QWidget):
-    """Edits UpscaleOptions; emits changed() whenever the user alters one."""
+    """Edits PanelOptions; emits changed() whenever the user alters one."""
 
     changed = Signal()
 
-    def __init__(self, options: UpscaleOptions, parent: QWidget | None = None) -> None:
+    def __init__(self, options: PanelOptions, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._user_models = list(options.user_models)
         self.model = QComboBox(self)
@@ -89,7 +89,7 @@ class OptionsPanel(QWidget):
         if path:
             self.add_model(path)
 
-    def set_options(self, options: UpscaleOptions) -> None:
+    def set_options(self, options: PanelOptions) -> None:
         """Show these options."""
         for path in options.user_models:
             if path not in self._user_models:
@@ -110,9 +110,9 @@ class OptionsPanel(QWidget):
         self.tile.setValue(options.tile)
         self.device.setCurrentIndex(max(0, self.device.findData(options.device)))
 
-    def options(self) -> UpscaleOptions:
+    def options(self) -> PanelOptions:
         """The options as shown."""
-        return UpscaleOptions(
+        return PanelOptions(
             model=str(self.model.currentData() or ""),
             scale=float(self.scale.currentData() or 0.0),
             width=self.width_box.value(),

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from pocketsr.engine import Progress, UpscalerCache
 
 from .jobs import JobRunner, batch_task
-from .settings import UpscaleOptions
+from .settings import PanelOptions
 
 
 class Status(Enum):
@@ -57,7 +57,7 @@ class BatchQueue(QWidget):
     def __init__(
         self,
         cache: UpscalerCache,
-        options: Callable[[], UpscaleOptions],
+        options: Callable[[], PanelOptions],
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)

@@ -19,7 +19,7 @@ from pocketsr.engine.imageio import write_image
 
 from .app import make_app
 from .main_window import MainWindow
-from .settings import Settings, UpscaleOptions
+from .settings import PanelOptions, Settings
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "viewer.png"
 
@@ -57,7 +57,7 @@ def take(out: Path, model: str = DEFAULT_MODEL, timeout: float = 120.0) -> Path:
     with tempfile.TemporaryDirectory() as folder:
         store = QSettings(str(Path(folder) / "viewer.ini"), QSettings.Format.IniFormat)
         window = MainWindow(Settings(store))
-        window.panel.set_options(UpscaleOptions(model=model, device="cpu"))
+        window.panel.set_options(PanelOptions(model=model, device="cpu"))
         window.resize(1200, 720)
         window.show()
         picture = write_image(Path(folder) / "test-card.png", synthetic_picture())

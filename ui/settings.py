@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QByteArray, QSettings
 
 from pocketsr.engine import DEFAULT_MODEL
+from pocketsr.plugin.pocketsr_link import wire
 
 ORGANISATION = "PocketSR"
 APPLICATION = "Viewer"
@@ -14,8 +15,11 @@ MAX_RECENT = 10
 
 
 @dataclass
-class UpscaleOptions:
-    """What an upscale needs besides the image: model, scale or target size, tile, device."""
+class PanelOptions:
+    """The options panel's remembered values (spin boxes: 0 means "not set" / automatic).
+
+    engine_options() turns them into the engine's one options schema (wire.UpscaleOptions).
+    """
 
     model: str = DEFAULT_MODEL  # an embedded model name or a path to a user .onnx file
     scale: float = 0.0  # 0: the model's native factor
@@ -25,14 +29,16 @@ class UpscaleOptions:
     device: str = "auto"
     user_models: list[str] = field(default_factory=list)
 
-    def engine_kwargs(self) -> dict[str, object]:
-        """Keyword arguments for Upscaler.upscale (scale/size and tile)."""
-        kwargs: dict[str, object] = {"tile": self.tile or "auto"}
-        if self.width or self.height:
-            kwargs["size"] = (self.width, self.height)
-        elif self.scale:
-            kwargs["scale"] = self.scale
-        return kwargs
+    def engine_options(self) -> wire.UpscaleOptions:
+        """These values as the engine's options (a target size wins over the scale)."""
+        sized = bool(self.width or self.height)
+        return wire.UpscaleOptions(
+            model=self.model or None,
+            scale=None if sized or not self.scale else self.scale,
+            size=wire.Size(self.width, self.height) if sized else None,
+            tile=wire.tile_from_host(self.tile),
+            device=self.device,
+        )
 
 
 class Settings:
@@ -41,11 +47,11 @@ class Settings:
     def __init__(self, store: QSettings | None = None) -> None:
         self.store = store or QSettings(ORGANISATION, APPLICATION)
 
-    def options(self) -> UpscaleOptions:
+    def options(self) -> PanelOptions:
         """The remembered upscale options (defaults where nothing was saved)."""
         s = self.store
-        default = UpscaleOptions()
-        return UpscaleOptions(
+        default = PanelOptions()
+        return PanelOptions(
             model=str(s.value("upscale/model", default.model)),
             scale=float(s.value("upscale/scale", default.scale)),
             width=int(s.value("upscale/width", 0)),
@@ -55,7 +61,7 @@ class Settings:
             user_models=_strings(s.value("upscale/user_models", [])),
         )
 
-    def set_options(self, options: UpscaleOptions) -> None:
+    def set_options(self, options: PanelOptions) -> None:
         """Remember upscale options."""
         s = self.store
         s.setValue("upscale/model", options.model)

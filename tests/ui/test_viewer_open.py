@@ -15,7 +15,7 @@ from pocketsr.engine.imageio import write_image
 from pocketsr.ui.convert import from_qimage, to_qimage
 from pocketsr.ui.files import expand_paths
 from pocketsr.ui.main_window import MainWindow
-from pocketsr.ui.settings import Settings, UpscaleOptions
+from pocketsr.ui.settings import PanelOptions, Settings
 
 
 def test_drop_one_file_shows_it(window, image_file: Path) -> None:
@@ -96,7 +96,7 @@ def test_settings_are_remembered(qtbot, tmp_path: Path, image_file: Path) -> Non
     store = str(tmp_path / "remember.ini")
     first = MainWindow(Settings(QSettings(store, QSettings.Format.IniFormat)))
     qtbot.addWidget(first)
-    first.panel.set_options(UpscaleOptions(scale=2.0, tile=192, device="cpu"))
+    first.panel.set_options(PanelOptions(scale=2.0, tile=192, device="cpu"))
     first.open_paths([image_file])
     first.resize(700, 500)
     first.close()
@@ -154,11 +154,11 @@ def test_models_added_to_the_models_folder_are_offered(qtbot, tmp_path, monkeypa
 
     from pocketsr.engine.upscaler import WEIGHTS_DIR
     from pocketsr.ui.panel import OptionsPanel
-    from pocketsr.ui.settings import UpscaleOptions
+    from pocketsr.ui.settings import PanelOptions
 
     shutil.copy(WEIGHTS_DIR / "pocketsr-nano.onnx", tmp_path / "my-added-model.onnx")
     monkeypatch.setenv("POCKETSR_MODELS_DIR", str(tmp_path))
-    panel = OptionsPanel(UpscaleOptions())
+    panel = OptionsPanel(PanelOptions())
     qtbot.addWidget(panel)
     names = [panel.model.itemData(i) for i in range(panel.model.count())]
     assert "my-added-model" in names and "pocketsr-nano" in names

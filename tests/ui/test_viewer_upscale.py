@@ -10,7 +10,7 @@ from viewer_helpers import ICC, GapProbe, blocks, drop_files
 
 from pocketsr.engine.imageio import read_image, write_image
 from pocketsr.ui.queue import Status
-from pocketsr.ui.settings import UpscaleOptions
+from pocketsr.ui.settings import PanelOptions
 
 
 def test_upscale_paints_tiles_as_they_finish(qtbot, window, image_file: Path) -> None:
@@ -29,7 +29,7 @@ def test_upscale_paints_tiles_as_they_finish(qtbot, window, image_file: Path) ->
 def _slow_job(qtbot, window, slow_model: Path, tmp_path: Path, tile: int = 96) -> None:
     big = write_image(tmp_path / "big.png", blocks(768, 768))
     drop_files(window, [big])
-    window.panel.set_options(UpscaleOptions(model=str(slow_model), tile=tile, device="cpu"))
+    window.panel.set_options(PanelOptions(model=str(slow_model), tile=tile, device="cpu"))
     # Load the model outside the measurement.
     window.cache.get(str(slow_model), "cpu")
 
@@ -50,7 +50,7 @@ def test_cancel_stops_within_a_tile_and_the_ui_stays_usable(
     assert max(tiles) < 64  # stopped early (8×8 tiles)
     assert not window.busy and window.upscale_action.isEnabled()
     assert window.result is None and window.canvas.result_image() is None
-    window.panel.set_options(UpscaleOptions(model=str(slow_model), tile=0, device="cpu"))
+    window.panel.set_options(PanelOptions(model=str(slow_model), tile=0, device="cpu"))
     window.panel.scale.setCurrentIndex(window.panel.scale.findData(1.0))
     with qtbot.waitSignal(window.runner.finished, timeout=30_000):
         window.upscale()
@@ -135,7 +135,7 @@ def test_queue_of_three_with_one_bad_file(
 
 
 def test_queue_cancel_one_and_all(qtbot, window, slow_model: Path, tmp_path: Path) -> None:
-    window.panel.set_options(UpscaleOptions(model=str(slow_model), tile=96, device="cpu"))
+    window.panel.set_options(PanelOptions(model=str(slow_model), tile=96, device="cpu"))
     paths = [write_image(tmp_path / f"q{i}.png", blocks(384, 384)) for i in range(3)]
     queue = window.queue
     queue.add(paths)
