@@ -15,72 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import pixels, runner
+from . import runner
+from .errors import Cancelled, UpscaleError
+from .host import KritaHost, add_layer, krita_instance, new_document
+
+__all__ = ["Cancelled", "UpscaleError", "upscale"]
 
 SOURCES = ("layer", "image")
 OUTPUTS = ("layer", "document")
-SCALE_FILTER = "Bicubic"  # how Krita scales the existing layers in "layer" output
-
-
-class UpscaleError(Exception):
-    """The upscale could not be done; str() is the reason, log_lines the worker log's end."""
-
-    def __init__(self, message: str, code: str = "error", log_lines: list[str] | None = None):
-        super().__init__(message)
-        self.code = code
-        self.log_lines = list(log_lines or [])
-
-
-class Cancelled(UpscaleError):
-    """The user (or is_cancelled) stopped the job; the document is unchanged."""
-
-
-def _krita() -> Any:
-    """Krita.instance() (imported late so the module loads outside Krita for docs and tests)."""
-    from krita import Krita
-
-    return Krita.instance()
-
-
-def _source_node(document: Any) -> Any:
-    """The active layer, or the top layer when Krita reports none (5.2 right after opening)."""
-    node = document.activeNode()
-    if node is None:
-        nodes = [n for n in document.topLevelNodes() if n.type().endswith("layer")]
-        node = nodes[-1] if nodes else None
-    if node is None:
-        raise UpscaleError("The document has no layer to upscale.", code="no_layer")
-    if not node.type().endswith("layer"):
-        raise UpscaleError(
-            f"The active node '{node.name()}' is a {node.type()}, not a layer: select a layer, "
-            "or upscale the visible image.",
-            code="not_a_layer",
-        )
-    if (node.colorModel(), node.colorDepth()) != (document.colorModel(), document.colorDepth()):
-        raise UpscaleError(
-            f"The layer '{node.name()}' is {node.colorModel()}/{node.colorDepth()} but the image "
-            f"is {document.colorModel()}/{document.colorDepth()}: convert the layer to the "
-            "image's colour space first (Layer → Convert → Convert Layer Color Space…).",
-            code="layer_colour_space",
-        )
-    return node
-
-
-def _selection_box(document: Any, wire: Any) -> tuple[Any, Any]:
-    """The selection's bounding box inside the image (a wire Rect) and the Selection.
-
-    (None, None) without a selection.
-    """
-    selection = document.selection()
-    if selection is None or selection.width() <= 0 or selection.height() <= 0:
-        return None, None
-    box = wire.Rect(selection.x(), selection.y(), selection.width(), selection.height())
-    inside = box.intersect(wire.Rect(0, 0, document.width(), document.height()))
-    if inside.is_empty:
-        raise UpscaleError(
-            "The selection lies outside the image: nothing to upscale.", code="geometry"
-        )
-    return inside, selection
 
 
 def _options(
@@ -145,7 +87,7 @@ def _run_engine(
 def _parent_window() -> Any:
     """Krita's main window (QMainWindow), or None when headless."""
     try:
-        window = _krita().activeWindow()
+        window = krita_instance().activeWindow()
         return window.qwindow() if window is not None else None
     except Exception:
         return None
@@ -153,6 +95,8 @@ def _parent_window() -> Any:
 
 def _engine_failure(exc: Exception, bridge: Any, shared: bool) -> UpscaleError:
     """The UpscaleError for a failure of the engine (or of reaching it)."""
+    if isinstance(exc, UpscaleError):
+        return exc
     if not hasattr(exc, "code"):
         return UpscaleError(
             f"The PocketSR engine could not be used: {exc}", "engine", runner.log_tail(bridge)
@@ -207,38 +151,29 @@ def upscale(
         raise ValueError(f"source must be one of {SOURCES} and output one of {OUTPUTS}.")
     if document is None:
         raise UpscaleError("There is no open document to upscale.", code="no_document")
-    colour_model, depth = document.colorModel(), document.colorDepth()
     try:
-        channels, dtype = pixels.check_format(colour_model, depth)
-    except pixels.UnsupportedPixels as exc:
-        raise UpscaleError(str(exc), code="unsupported_colour") from exc
-    target = _source_node(document) if source == "layer" else document
-    bridge = engine if engine is not None else None
+        wire = runner.load_bridge().wire
+    except Exception as exc:
+        raise _engine_failure(exc, None, engine is None) from exc
+    host = KritaHost(document, source, use_selection, wire)
+    options = _options(wire, scale, size, model, tile, device)
+    bridge = engine
     try:
         bridge = bridge or runner.engine()
-        wire = runner.load_bridge().wire
-        box, selection = _selection_box(document, wire) if use_selection else (None, None)
-        options = _options(wire, scale, size, model, tile, device)
         # The engine says what to read (the box plus its model's context) and what it gives.
-        job_plan = bridge.plan(document.width(), document.height(), channels, box, options)
-    except UpscaleError:
-        raise
+        job_plan = bridge.plan(*host.size, host.channels, host.box, options)
     except Exception as exc:
         raise _engine_failure(exc, bridge, engine is None) from exc
 
-    document.waitForDone()
     read = job_plan.read
-    data = pixels.to_engine(
-        bytes(target.pixelData(read.x, read.y, read.width, read.height)), colour_model, depth
-    )
-    mask = bytes(selection.pixelData(box.x, box.y, box.width, box.height)) if box else None
+    mask = host.selection_mask()
     job = {
-        "pixels": data,
+        "pixels": host.read(read),
         "width": read.width,
         "height": read.height,
-        "channels": channels,
-        "dtype": dtype,
-        "roi": tuple(job_plan.roi) if box else None,
+        "channels": host.channels,
+        "dtype": host.dtype,
+        "roi": tuple(job_plan.roi) if host.box else None,
         "options": options._replace(scale=None, size=job_plan.output, size_of=wire.SIZE_OF_REGION),
     }
     if show_progress is None:
@@ -247,8 +182,6 @@ def upscale(
         result = _run_engine(
             bridge, job, on_progress, is_cancelled, show_progress, "PocketSR Upscale"
         )
-    except UpscaleError:
-        raise
     except Exception as exc:
         raise _engine_failure(exc, bridge, engine is None) from exc
 
@@ -259,73 +192,8 @@ def upscale(
             f"{out.width}x{out.height} were expected.",
             code="engine",
         )
-    layer_bytes = pixels.from_engine(result.data, colour_model, depth)
-    if mask is not None:
-        scaled = pixels.scale_mask(mask, box.width, box.height, out.width, out.height)
-        layer_bytes = pixels.apply_mask(layer_bytes, scaled, colour_model, depth)
+    layer_bytes = host.to_layer_bytes(result.data, out, mask)
     name = f"PocketSR {job_plan.factors[0]:.3g}× ({model or 'default'})"
     if output == "document":
-        return _new_document(document, layer_bytes, out, name)
-    return _add_layer(document, layer_bytes, job_plan, name)
-
-
-def _add_layer(document: Any, data: bytes, job_plan: Any, name: str) -> Any:
-    """Scale the document to the plan's size and add data as a new top layer; all or nothing."""
-    width, height = document.width(), document.height()
-    xres, yres = document.xRes(), document.yRes()
-    out_w, out_h = job_plan.image_output
-    out = job_plan.placement
-    scaled = layer = None
-    try:
-        if (out_w, out_h) != (width, height):
-            document.scaleImage(out_w, out_h, int(xres), int(yres), SCALE_FILTER)
-            document.waitForDone()
-            scaled = True
-        layer = document.createNode(name, "paintlayer")
-        layer.setPixelData(data, out.x, out.y, out.width, out.height)
-        root = document.rootNode()
-        top = root.childNodes()
-        root.addChildNode(layer, top[-1] if top else None)
-        document.waitForDone()
-        document.setActiveNode(layer)
-        document.refreshProjection()
-        return layer
-    except Exception as exc:
-        if layer is not None and layer.parentNode() is not None:
-            layer.remove()
-        if scaled:
-            document.scaleImage(width, height, int(xres), int(yres), SCALE_FILTER)
-            document.waitForDone()
-        raise UpscaleError(f"Krita refused the result: {exc}", code="krita") from exc
-
-
-def _new_document(document: Any, data: bytes, out: Any, name: str) -> Any:
-    """A new document holding data as its one layer, shown when a Krita window is open."""
-    krita = _krita()
-    new = krita.createDocument(
-        out.width,
-        out.height,
-        f"{document.name() or 'Untitled'} (PocketSR)",
-        document.colorModel(),
-        document.colorDepth(),
-        document.colorProfile(),
-        document.resolution(),
-    )
-    try:
-        layer = new.createNode(name, "paintlayer")
-        layer.setPixelData(data, 0, 0, out.width, out.height)
-        root = new.rootNode()
-        old = root.childNodes()
-        root.addChildNode(layer, old[-1] if old else None)
-        for node in old:
-            node.remove()
-        new.waitForDone()
-        new.setActiveNode(layer)
-        new.refreshProjection()
-    except Exception as exc:
-        new.close()
-        raise UpscaleError(f"Krita refused the result: {exc}", code="krita") from exc
-    window = krita.activeWindow()
-    if window is not None:
-        window.addView(new)
-    return new
+        return new_document(document, layer_bytes, out, name)
+    return add_layer(document, layer_bytes, job_plan, name)
