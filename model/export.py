@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..engine.atomic_write import atomic_path
 from ..engine.onnx_tools import METADATA_PREFIX, settle_receptive_field
 from .config import NetConfig
 from .network import PocketSR, is_tile_safe
@@ -85,27 +86,26 @@ def export_onnx(
 
     wrapped = ClampedOutput(model).eval()
     example = torch.rand(1, 3, 64, 64)
-    tmp = out.with_suffix(".onnx.tmp")
-    torch.onnx.export(
-        wrapped,
-        (example,),
-        str(tmp),
-        input_names=["lr"],
-        output_names=["sr"],
-        dynamic_axes={
-            "lr": {0: "batch", 2: "height", 3: "width"},
-            "sr": {0: "batch", 2: "out_height", 3: "out_width"},
-        },
-        opset_version=opset,
-        dynamo=False,
-    )
-    proto = onnx.load(str(tmp))
-    for key, value in metadata.items():
-        entry = proto.metadata_props.add()
-        entry.key = METADATA_PREFIX + key
-        entry.value = str(value)
-    onnx.save(proto, str(tmp))
-    tmp.replace(out)
+    with atomic_path(out, overwrite=True) as tmp:
+        torch.onnx.export(
+            wrapped,
+            (example,),
+            str(tmp),
+            input_names=["lr"],
+            output_names=["sr"],
+            dynamic_axes={
+                "lr": {0: "batch", 2: "height", 3: "width"},
+                "sr": {0: "batch", 2: "out_height", 3: "out_width"},
+            },
+            opset_version=opset,
+            dynamo=False,
+        )
+        proto = onnx.load(str(tmp))
+        for key, value in metadata.items():
+            entry = proto.metadata_props.add()
+            entry.key = METADATA_PREFIX + key
+            entry.value = str(value)
+        onnx.save(proto, str(tmp))
     return out
 
 

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..engine.atomic_write import atomic_path
 from . import losses
 from .baseline import PlainSR
 from .config import NetConfig, RecipeConfig, StageConfig, load_recipe
@@ -210,10 +211,9 @@ def _ckpt(out: Path, stage: str, final: bool = False) -> Path:
 
 
 def save_atomic(obj: dict, path: Path) -> None:
-    """torch.save to a temporary file, then rename: a kill never leaves a broken checkpoint."""
-    tmp = path.with_suffix(".pt.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """torch.save through the engine's atomic write: a kill never leaves a broken checkpoint."""
+    with atomic_path(path, overwrite=True) as tmp:
+        torch.save(obj, tmp)
 
 
 def load_final(out: Path, stage: str, map_location) -> dict | None:
