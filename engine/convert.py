@@ -11,13 +11,13 @@ Needs the `onnx` package to write the file (pip install 'pocketsr[convert]').
 from __future__ import annotations
 
 import importlib.util
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .atomic_write import atomic_path
 from .errors import ModelError
 from .ncnn import NcnnGraph, NcnnLayer, load_ncnn
 from .onnx_tools import METADATA_PREFIX, set_metadata, settle_receptive_field
@@ -313,14 +313,9 @@ def convert_peer(
         "tile_safe": "true",
     }
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
-    try:
+    with atomic_path(dest, overwrite=overwrite) as tmp:
         onnx.save(graph_to_onnx(graph, meta), str(tmp))
         # Grown until 64-px tiles agree with one window: the overlap the engine will use.
         settle_receptive_field(tmp, 32, 96, goal_db=52.0, side=check_side)
         set_metadata(tmp, "speed_mps_1thread", f"{_speed(tmp):.3f}")
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return dest

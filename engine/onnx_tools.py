@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic_write import atomic_path
+
 METADATA_PREFIX = "pocketsr."
 
 
@@ -27,9 +29,8 @@ def set_metadata(path: Path, key: str, value: object) -> None:
     else:
         entry = proto.metadata_props.add()
         entry.key, entry.value = full, str(value)
-    tmp = path.with_suffix(".onnx.tmp")
-    onnx.save(proto, str(tmp))
-    tmp.replace(path)
+    with atomic_path(path, overwrite=True) as tmp:
+        onnx.save(proto, str(tmp))
 
 
 def natural_test_image(side: int = 160) -> np.ndarray:
