@@ -10,7 +10,7 @@ from typing import Any
 from .qt_compat import QtWidgets
 
 GROUP = "pocketsr_upscale"
-SCALES = (("2×", "2"), ("3×", "3"), ("4×", "4"), ("Target size", "size"))
+TARGET_SIZE = ("Target size", "size")
 SOURCES = (("Active layer", "layer"), ("Visible image (all layers)", "image"))
 OUTPUTS = (
     ("Scale the document, result as a new layer on top", "layer"),
@@ -48,6 +48,16 @@ def write_settings(krita: Any, values: dict[str, str]) -> None:
             krita.writeSetting(GROUP, key, str(values[key]))
 
 
+def scale_choices(engine_info: dict) -> tuple[tuple[str, str], ...]:
+    """2x up to the largest factor of the engine's models (their ModelInfo), then a target size.
+
+    Without an answer from the engine yet, 2x to 4x (the embedded models' factor).
+    """
+    scales = [m.get("scale") for m in engine_info.get("models", [])]
+    top = max((s for s in scales if isinstance(s, int) and s >= 2), default=4)
+    return (*((f"{n}×", str(n)) for n in range(2, top + 1)), TARGET_SIZE)
+
+
 def _combo(items: tuple[tuple[str, str], ...], current: str) -> QtWidgets.QComboBox:
     """A combo box of (label, value) pairs with current selected when present."""
     box = QtWidgets.QComboBox()
@@ -69,7 +79,8 @@ class UpscaleDialog(QtWidgets.QDialog):
         self.doc_size = (document.width(), document.height())
         form = QtWidgets.QFormLayout(self)
 
-        self.scale = _combo(SCALES, settings["scale"])
+        info = engine_info or {}
+        self.scale = _combo(scale_choices(info), settings["scale"])
         form.addRow("Scale:", self.scale)
         size_row = QtWidgets.QHBoxLayout()
         self.width_box = QtWidgets.QSpinBox()
@@ -96,7 +107,6 @@ class UpscaleDialog(QtWidgets.QDialog):
         self.selection.setEnabled(document.selection() is not None)
         form.addRow("", self.selection)
 
-        info = engine_info or {}
         models = [m.get("name") for m in info.get("models", []) if m.get("name")]
         self.model = _combo(tuple([("Default", "")] + [(m, m) for m in models]), settings["model"])
         form.addRow("Model:", self.model)
