@@ -32,35 +32,35 @@ def _home(environ):
     return os.path.expanduser("~")
 
 
+# Per platform: (variable naming the base folder or None, the base's default below the home,
+# the path below the base).
+_CONFIG_RULES = {
+    "win32": ("APPDATA", ("AppData", "Roaming"), ("PocketSR", CONFIG_NAME)),
+    "darwin": (None, ("Library", "Application Support"), ("PocketSR", CONFIG_NAME)),
+    "linux": ("XDG_CONFIG_HOME", (".config",), ("pocketsr", CONFIG_NAME)),
+}
+_LOG_RULES = {
+    "win32": ("LOCALAPPDATA", ("AppData", "Local"), ("PocketSR", "Logs")),
+    "darwin": (None, ("Library", "Logs"), ("PocketSR",)),
+    "linux": ("XDG_STATE_HOME", (".local", "state"), ("pocketsr", "logs")),
+}
+
+
+def _place(rules, override, platform, environ):
+    """The override variable's value, else the platform's rule applied to the environment."""
+    env = os.environ if environ is None else environ
+    if env.get(override):
+        return env[override]
+    variable, default, below = rules[platform or current_platform()]
+    base = (env.get(variable) if variable else None) or os.path.join(_home(env), *default)
+    return os.path.join(base, *below)
+
+
 def config_path(platform=None, environ=None):
     """The plug-in config file: POCKETSR_CONFIG, else the platform's config folder."""
-    env = os.environ if environ is None else environ
-    platform = platform or current_platform()
-    override = env.get("POCKETSR_CONFIG")
-    if override:
-        return override
-    home = _home(env)
-    if platform == "win32":
-        base = env.get("APPDATA") or os.path.join(home, "AppData", "Roaming")
-        return os.path.join(base, "PocketSR", CONFIG_NAME)
-    if platform == "darwin":
-        return os.path.join(home, "Library", "Application Support", "PocketSR", CONFIG_NAME)
-    base = env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
-    return os.path.join(base, "pocketsr", CONFIG_NAME)
+    return _place(_CONFIG_RULES, "POCKETSR_CONFIG", platform, environ)
 
 
 def default_log_dir(platform=None, environ=None):
     """The engine's log folder: POCKETSR_LOG_DIR, else the platform's convention."""
-    env = os.environ if environ is None else environ
-    platform = platform or current_platform()
-    override = env.get("POCKETSR_LOG_DIR")
-    if override:
-        return override
-    home = _home(env)
-    if platform == "win32":
-        base = env.get("LOCALAPPDATA") or os.path.join(home, "AppData", "Local")
-        return os.path.join(base, "PocketSR", "Logs")
-    if platform == "darwin":
-        return os.path.join(home, "Library", "Logs", "PocketSR")
-    base = env.get("XDG_STATE_HOME") or os.path.join(home, ".local", "state")
-    return os.path.join(base, "pocketsr", "logs")
+    return _place(_LOG_RULES, "POCKETSR_LOG_DIR", platform, environ)
