@@ -5,7 +5,7 @@ Values are remembered in Krita's own settings (kritarc, group "pocketsr_upscale"
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from .qt_compat import QtWidgets
 
@@ -23,17 +23,31 @@ TILES = (
     ("512 px", "512"),
     ("1024 px", "1024"),
 )
-DEFAULTS = {
-    "scale": "2",
-    "width": "0",
-    "height": "0",
-    "source": "layer",
-    "output": "layer",
-    "model": "",
-    "tile": "auto",
-    "device": "auto",
-    "selection": "true",
-}
+
+
+class Choice(NamedTuple):
+    """One of the dialog's choices: its settings key, label, default and fixed items.
+
+    Items left empty come from the engine's answer (its models and devices).
+    """
+
+    key: str
+    label: str
+    default: str
+    items: tuple[tuple[str, str], ...] = ()
+
+
+# The dialog's choices, declared once (as the GIMP plug-in's ARGUMENTS are): the settings, the
+# rows and values() all follow this table.
+CHOICES = (
+    Choice("scale", "Scale:", "2"),
+    Choice("source", "Source:", "layer", SOURCES),
+    Choice("output", "Output:", "layer", OUTPUTS),
+    Choice("model", "Model:", ""),
+    Choice("tile", "Tile size:", "auto", TILES),
+    Choice("device", "Device:", "auto"),
+)
+DEFAULTS = {c.key: c.default for c in CHOICES} | {"width": "0", "height": "0", "selection": "true"}
 
 
 def read_settings(krita: Any) -> dict[str, str]:
@@ -58,6 +72,17 @@ def scale_choices(engine_info: dict) -> tuple[tuple[str, str], ...]:
     return (*((f"{n}×", str(n)) for n in range(2, top + 1)), TARGET_SIZE)
 
 
+def engine_items(engine_info: dict) -> dict[str, tuple[tuple[str, str], ...]]:
+    """The choices whose items come from the engine: scales, models, devices."""
+    models = [m.get("name") for m in engine_info.get("models", []) if m.get("name")]
+    devices = [d for d in engine_info.get("devices", []) if d != "auto"]
+    return {
+        "scale": scale_choices(engine_info),
+        "model": (("Default", ""), *((m, m) for m in models)),
+        "device": (("Auto", "auto"), *((d.upper(), d) for d in devices)),
+    }
+
+
 def _combo(items: tuple[tuple[str, str], ...], current: str) -> QtWidgets.QComboBox:
     """A combo box of (label, value) pairs with current selected when present."""
     box = QtWidgets.QComboBox()
@@ -79,44 +104,20 @@ class UpscaleDialog(QtWidgets.QDialog):
         self.doc_size = (document.width(), document.height())
         form = QtWidgets.QFormLayout(self)
 
-        info = engine_info or {}
-        self.scale = _combo(scale_choices(info), settings["scale"])
-        form.addRow("Scale:", self.scale)
-        size_row = QtWidgets.QHBoxLayout()
-        self.width_box = QtWidgets.QSpinBox()
-        self.height_box = QtWidgets.QSpinBox()
-        for box in (self.width_box, self.height_box):
-            box.setRange(1, 65535)
-            box.setSuffix(" px")
-            size_row.addWidget(box)
-        w, h = int(settings["width"] or 0), int(settings["height"] or 0)
-        self.width_box.setValue(w or self.doc_size[0] * 2)
-        self.height_box.setValue(h or self.doc_size[1] * 2)
-        self.keep_aspect = QtWidgets.QCheckBox("Keep aspect")
-        self.keep_aspect.setChecked(True)
-        size_row.addWidget(self.keep_aspect)
-        form.addRow("Target size:", size_row)
-        self.width_box.valueChanged.connect(self._width_changed)
-
-        self.source = _combo(SOURCES, settings["source"])
-        form.addRow("Source:", self.source)
-        self.output = _combo(OUTPUTS, settings["output"])
-        form.addRow("Output:", self.output)
-        self.selection = QtWidgets.QCheckBox("Only the selection (when there is one)")
-        self.selection.setChecked(settings["selection"] == "true")
-        self.selection.setEnabled(document.selection() is not None)
-        form.addRow("", self.selection)
-
-        models = [m.get("name") for m in info.get("models", []) if m.get("name")]
-        self.model = _combo(tuple([("Default", "")] + [(m, m) for m in models]), settings["model"])
-        form.addRow("Model:", self.model)
-        self.tile = _combo(TILES, settings["tile"])
-        form.addRow("Tile size:", self.tile)
-        devices = [d for d in info.get("devices", []) if d != "auto"]
-        self.device = _combo(
-            tuple([("Auto", "auto")] + [(d.upper(), d) for d in devices]), settings["device"]
-        )
-        form.addRow("Device:", self.device)
+        dynamic = engine_items(engine_info or {})
+        self.combos: dict[str, QtWidgets.QComboBox] = {}
+        for choice in CHOICES:
+            combo = _combo(choice.items or dynamic[choice.key], settings[choice.key])
+            self.combos[choice.key] = combo
+            form.addRow(choice.label, combo)
+            if choice.key == "scale":
+                form.addRow("Target size:", self._size_row(settings))
+            elif choice.key == "output":
+                self.selection = QtWidgets.QCheckBox("Only the selection (when there is one)")
+                self.selection.setChecked(settings["selection"] == "true")
+                self.selection.setEnabled(document.selection() is not None)
+                form.addRow("", self.selection)
+        self.scale = self.combos["scale"]
         if engine_info is None:
             form.addRow("", QtWidgets.QLabel("The engine did not answer yet: defaults shown."))
 
@@ -131,6 +132,24 @@ class UpscaleDialog(QtWidgets.QDialog):
         self.scale.currentIndexChanged.connect(self._scale_changed)
         self._scale_changed()
 
+    def _size_row(self, settings: dict[str, str]) -> QtWidgets.QHBoxLayout:
+        """The target width and height fields, with the keep-aspect box."""
+        size_row = QtWidgets.QHBoxLayout()
+        self.width_box = QtWidgets.QSpinBox()
+        self.height_box = QtWidgets.QSpinBox()
+        for box in (self.width_box, self.height_box):
+            box.setRange(1, 65535)
+            box.setSuffix(" px")
+            size_row.addWidget(box)
+        w, h = int(settings["width"] or 0), int(settings["height"] or 0)
+        self.width_box.setValue(w or self.doc_size[0] * 2)
+        self.height_box.setValue(h or self.doc_size[1] * 2)
+        self.keep_aspect = QtWidgets.QCheckBox("Keep aspect")
+        self.keep_aspect.setChecked(True)
+        size_row.addWidget(self.keep_aspect)
+        self.width_box.valueChanged.connect(self._width_changed)
+        return size_row
+
     def _scale_changed(self, *_: object) -> None:
         """Target size fields only for 'Target size'."""
         on = self.scale.currentData() == "size"
@@ -144,15 +163,10 @@ class UpscaleDialog(QtWidgets.QDialog):
 
     def values(self) -> dict[str, str]:
         """The answers, as the strings stored in the settings."""
-        return {
-            "scale": self.scale.currentData(),
+        values = {key: combo.currentData() for key, combo in self.combos.items()}
+        return values | {
             "width": str(self.width_box.value()),
             "height": str(self.height_box.value()),
-            "source": self.source.currentData(),
-            "output": self.output.currentData(),
-            "model": self.model.currentData(),
-            "tile": self.tile.currentData(),
-            "device": self.device.currentData(),
             "selection": "true" if self.selection.isChecked() else "false",
         }
 
