@@ -50,8 +50,8 @@ def test_tiles_do_not_show(shipped):
     from skimage import data
 
     photo = np.asarray(data.astronaut()[40:168, 180:292], np.float32) / 255
-    # Measured: 79 dB (default 0.3.1, receptive field 25) and 81 dB (fidelity 0.3.0, 26), tiles aligned
-    # to the size multiple; unaligned, a larger overlap gave 51 dB.
+    # Measured: 79 dB (default 0.3.1, receptive field 25) and 81 dB (fidelity 0.3.0, 26),
+    # tiles aligned to the size multiple; unaligned, a larger overlap gave 51 dB.
     assert psnr(shipped.upscale(photo, tile=64), shipped.upscale(photo, tile=None)) >= 60
 
 
