@@ -40,8 +40,12 @@ def user_models_dir() -> Path:
 
 def user_models() -> dict[str, ModelInfo]:
     """The models in the user's models folder, by name (file stem); unreadable ones skipped."""
+    return models_in(user_models_dir())
+
+
+def models_in(folder: Path) -> dict[str, ModelInfo]:
+    """The .onnx models in a folder, by name (file stem); files that are no model skipped."""
     found = {}
-    folder = user_models_dir()
     for path in sorted(folder.glob("*.onnx")) if folder.is_dir() else []:
         stat = path.stat()
         try:

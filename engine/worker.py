@@ -221,8 +221,7 @@ class Worker:
         )
         shape = (out_size.height, out_size.width, *image.shape[2:])
         offered = h.get("output") or {}
-        above = offered.get("above", 0)
-        big = out_size.area * channels * image.dtype.itemsize > (above if above else 0)
+        big = out_size.area * channels * image.dtype.itemsize > (offered.get("above") or 0)
         target = offered.get("file") if big else None
         out = None
         if target:

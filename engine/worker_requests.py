@@ -24,7 +24,7 @@ from pocketsr.plugin.pocketsr_link.wire import (
 )
 
 from . import errors, protocol
-from .model_paths import _cached_info, embedded_models, user_models
+from .model_paths import embedded_models, models_in, user_models
 from .plan import plan_read, upscale_arguments
 from .types import CancelToken, Progress
 from .upscaler import Upscaler, UpscalerCache
@@ -47,18 +47,13 @@ def list_models(models_dir: str | None) -> list[dict[str, Any]]:
     """Every model the engine can run, each as its whole ModelInfo on the wire.
 
     The embedded ones, the user's models folder, and the configured models folder; a file
-    that is not a usable model is left out (and logged). Each entry's name is the one to ask
+    that is not a usable model is left out. Each entry's name is the one to ask
     for it by (the file's stem).
     """
     found = dict(embedded_models())
     found.update(user_models())
-    if models_dir and os.path.isdir(models_dir):
-        for path in sorted(Path(models_dir).glob("*.onnx")):
-            stat = path.stat()
-            try:
-                found[path.stem] = _cached_info(str(path), stat.st_mtime_ns, stat.st_size)
-            except errors.ModelError as exc:
-                log.warning("skipping the model %s: %s", path, exc)
+    if models_dir:
+        found.update(models_in(Path(models_dir)))
     return [info._replace(name=name).to_wire() for name, info in found.items()]
 
 
