@@ -15,7 +15,7 @@ DEFAULT_RECEPTIVE_FIELD = 32
 _CANDIDATE_MULTIPLES = (1, 2, 4, 8, 16, 32, 64)
 _MIN_TRIAL = 16  # trial inputs at least this big, so models with a minimum size still run
 _INT_KEYS = ("scale", "in_channels", "out_channels", "size_multiple", "receptive_field")
-_TEXT_KEYS = ("name", "version", "license", "description")
+_TEXT_KEYS = ("name", "version", "license", "description", "partner")
 
 
 def load_model_info(path: str | Path) -> ModelInfo:
@@ -84,10 +84,12 @@ def read_model_info(session: ModelSession) -> ModelInfo:
         tile_safe=meta.get("tile_safe", True),
         path=str(session.path),
         extra=extra,
+        partner=meta.get("partner", ""),
+        strength=meta.get("strength"),
     )
 
 
-_ALL_KEYS = (*_INT_KEYS, *_TEXT_KEYS, "tile_safe")
+_ALL_KEYS = (*_INT_KEYS, *_TEXT_KEYS, "tile_safe", "strength")
 
 
 def _parse_metadata(session: ModelSession) -> dict:
@@ -117,6 +119,17 @@ def _parse_metadata(session: ModelSession) -> dict:
                     "(true or false is expected)."
                 )
             meta[field] = lowered in ("true", "1", "yes")
+        elif field == "strength":
+            try:
+                number = float(value)
+            except ValueError:
+                number = -1.0
+            if not 0.0 <= number <= 1.0:
+                raise ModelError(
+                    f"The model '{session.path.name}' has an invalid {key} = {raw!r} "
+                    "(a number from 0, the fidelity end, to 1, the detail end, is expected)."
+                )
+            meta[field] = number
         elif field in _TEXT_KEYS:
             meta[field] = raw
     return meta

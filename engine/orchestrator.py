@@ -10,12 +10,15 @@ import warnings
 import numpy as np
 from PIL import Image
 
-from .errors import Cancelled, ModelError, OutOfMemoryError
+from pocketsr.plugin.pocketsr_link.wire import ALPHA_MODEL, ALPHA_MODES, ALPHA_RESAMPLE
+
+from .errors import Cancelled, InvalidOptionError, ModelError, OutOfMemoryError
 from .model_paths import DEFAULT_MODEL, model_path
 from .modelinfo import read_model_info
 from .plan import window_context
 from .session import ModelSession
 from .source_image import SourceImage
+from .strength import WeightBlend, check_strength
 from .tile_blend import ProgressCallback, blend_tiles
 from .tile_policy import DEFAULT_MEMORY_BUDGET_MB, TileOption, TilePolicy, out_of_memory_error
 from .tiles import Tile, TilePlan, plan_tiles
@@ -37,7 +40,9 @@ class Upscaler:
         memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB,
     ) -> None:
         self._session = ModelSession(model_path(model), device=device, threads=threads)
-        self._fallback: ModelSession | None = None
+        self._fallbacks: dict[int, ModelSession] = {}  # id(session) -> its CPU copy
+        self._blend: WeightBlend | None = None
+        self._mixed: dict[float, ModelSession] = {}  # strength -> session, the last two
         self.info: ModelInfo = read_model_info(self._session)
         if self.info.in_channels not in (1, 3):
             raise ModelError(
@@ -74,6 +79,9 @@ class Upscaler:
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
         out: np.ndarray | None = None,
+        strength: float | None = None,
+        alpha_mode: str = ALPHA_RESAMPLE,
+        seamless: bool = False,
     ) -> np.ndarray:
         """Upscale an image (or its ROI); returns an array of the same dtype and channel layout.
 
@@ -85,8 +93,18 @@ class Upscaler:
         rectangle just finished. cancel: a CancelToken, checked between tiles and watched
         during each model run. out: an array or memmap to write into. After an out-of-memory
         retry with smaller tiles, progress starts again from done=1 with the new total.
+        strength: for a model with a partner (info.has_strength), 0 (fidelity) to 1 (detail):
+        the two weight sets mixed, one network run (None: the model's own weights).
+        alpha_mode: "resample" (Lanczos) or "model" (the alpha plane runs through the network
+        too, for crisp cut-out edges; twice the network time). seamless: wrap around the image
+        borders instead of mirroring them, so a tileable texture stays tileable.
         """
-        source = SourceImage(image)
+        if alpha_mode not in ALPHA_MODES:
+            raise InvalidOptionError(
+                f"The alpha mode must be one of {', '.join(ALPHA_MODES)}, not {alpha_mode!r}."
+            )
+        session = self._session_for(strength)
+        source = SourceImage(image, wrap=bool(seamless))
         region = check_roi(roi, source.size)
         out_size = target_size(region.size, self.info.scale, scale, size)
         result = check_out(out, source.output_shape(out_size), source.dtype)
@@ -129,7 +147,9 @@ class Upscaler:
                     plan,
                     result,
                     channels=source.work_channels,
-                    tile_output=lambda t, plan=plan: self._tile_output(t, plan, source, cancel),
+                    tile_output=lambda t, plan=plan: self._tile_output(
+                        t, plan, source, cancel, session, alpha_mode
+                    ),
                     to_output=source.to_output,
                     progress=progress,
                     cancel=cancel,
@@ -147,33 +167,72 @@ class Upscaler:
                 )
                 failed_at, policy, window = plan.tile, retry, retry.side
 
+    def check_strength(self, strength: float | None) -> None:
+        """Check a strength against this model, and load its mix, before any work starts."""
+        self._session_for(strength)
+
+    def _session_for(self, strength: float | None) -> ModelSession:
+        """The session of these weights (strength None or the model's own) or of a mix."""
+        if strength is None:
+            return self._session
+        strength = check_strength(self.info, strength)
+        if strength == self.info.strength:
+            return self._session
+        if strength not in self._mixed:
+            if self._blend is None:
+                self._blend = WeightBlend(self.info)
+            if len(self._mixed) >= 2:
+                self._mixed.pop(next(iter(self._mixed)))
+            self._mixed[strength] = ModelSession(
+                self._session.path,
+                device=self._session.device,
+                threads=self._session.threads,
+                model_bytes=self._blend.model_bytes(strength),
+            )
+        return self._mixed[strength]
+
     def _tile_output(
-        self, tile: Tile, plan: TilePlan, source: SourceImage, cancel: CancelToken | None
+        self,
+        tile: Tile,
+        plan: TilePlan,
+        source: SourceImage,
+        cancel: CancelToken | None,
+        session: ModelSession,
+        alpha_mode: str,
     ) -> np.ndarray:
         """The unweighted output of one tile over its support, H×W×work_channels float32."""
         xs, ys = tile.xspan, tile.yspan
         rgb, alpha = source.window(tile.window)
-        upscaled = self._infer(rgb, cancel)
         out_w, out_h = xs.out_len, ys.out_len
-        if plan.native:
-            rows = slice(round(ys.src_start), round(ys.src_end))
-            colour = upscaled[rows, round(xs.src_start) : round(xs.src_end)]
-        else:
+
+        def network(planes: np.ndarray) -> np.ndarray:
+            upscaled = self._infer(planes, cancel, session)
+            if plan.native:
+                rows = slice(round(ys.src_start), round(ys.src_end))
+                return upscaled[rows, round(xs.src_start) : round(xs.src_end)]
             box = (xs.src_start, ys.src_start, xs.src_end, ys.src_end)
-            colour = np.stack([_resize(upscaled[..., c], box, out_w, out_h) for c in range(3)], -1)
+            return np.stack([_resize(upscaled[..., c], box, out_w, out_h) for c in range(3)], -1)
+
+        colour = network(rgb)
         if alpha is None:
             return np.ascontiguousarray(colour, dtype=np.float32)
-        s = plan.model_scale
-        box = (xs.src_start / s, ys.src_start / s, xs.src_end / s, ys.src_end / s)
-        plane = np.clip(_resize(alpha, box, out_w, out_h), 0.0, 1.0)
-        return np.concatenate([colour, plane[..., None]], axis=-1)
+        if alpha_mode == ALPHA_MODEL:
+            # Grey in, grey out: the mean of the three output planes is the alpha plane.
+            plane = np.clip(network(np.repeat(alpha[..., None], 3, axis=2)).mean(axis=2), 0, 1)
+        else:
+            s = plan.model_scale
+            box = (xs.src_start / s, ys.src_start / s, xs.src_end / s, ys.src_end / s)
+            plane = np.clip(_resize(alpha, box, out_w, out_h), 0.0, 1.0)
+        return np.concatenate([colour, plane[..., None]], axis=-1).astype(np.float32, copy=False)
 
-    def _infer(self, rgb: np.ndarray, cancel: CancelToken | None) -> np.ndarray:
+    def _infer(
+        self, rgb: np.ndarray, cancel: CancelToken | None, session: ModelSession
+    ) -> np.ndarray:
         """Run the model on an H×W×3 float32 window; returns (H*s)×(W*s)×3."""
         batch = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None])
-        result = self._run_model(self._session, batch, cancel)
+        result = self._run_model(session, batch, cancel)
         if _looks_broken(result, batch):
-            providers = ", ".join(self._session.providers)
+            providers = ", ".join(session.providers)
             width, height = rgb.shape[1], rgb.shape[0]
             log.info(
                 "bad output (NaN, infinite or black) on a %dx%d tile on %s; "
@@ -188,9 +247,10 @@ class Upscaler:
                 RuntimeWarning,
                 stacklevel=5,  # upscale(), as before the split
             )
-            if self._fallback is None:
-                self._fallback = self._session.cpu_copy()
-            result = self._run_model(self._fallback, batch, cancel)
+            fallback = self._fallbacks.get(id(session))
+            if fallback is None:
+                fallback = self._fallbacks[id(session)] = session.cpu_copy()
+            result = self._run_model(fallback, batch, cancel)
             if not np.isfinite(result).all():
                 raise ModelError(
                     f"The model '{self.info.name}' produces NaN or infinite values even on the CPU."

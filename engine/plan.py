@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from pocketsr.plugin.pocketsr_link.wire import (
+    ALPHA_RESAMPLE,
     SIZE_OF_IMAGE,
     TILE_WHOLE,
     ModelInfo,
@@ -78,6 +79,8 @@ def plan_read(
     # off at 16).
     context = 2 * window_context(info, region.size, output, alpha=channels in (2, 4))
     read = region.expanded(context).intersect(Rect.of_size(image))
+    if options.seamless:  # the borders wrap around: a window may need the far side
+        read = Rect.of_size(image)
     return ReadPlan(
         read, region.relative_to(read), output, placement, image_output, (fx, fy), context, info
     )
@@ -99,4 +102,10 @@ def upscale_arguments(
         kwargs["scale"] = options.scale
     if roi is not None:
         kwargs["roi"] = roi
+    if options.strength is not None:
+        kwargs["strength"] = options.strength
+    if options.alpha_mode != ALPHA_RESAMPLE:
+        kwargs["alpha_mode"] = options.alpha_mode
+    if options.seamless:
+        kwargs["seamless"] = True
     return kwargs

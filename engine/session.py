@@ -84,14 +84,23 @@ def usable_threads(threads: int | None) -> int | None:
 class ModelSession:
     """One ONNX Runtime session of an SR model: runs NCHW batches, raises engine errors."""
 
-    def __init__(self, path: str | Path, *, device: str = "auto", threads: int | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        device: str = "auto",
+        threads: int | None = None,
+        model_bytes: bytes | None = None,
+    ):
+        """Load the model at path, or (model_bytes given) those bytes under path's name."""
         self.path = Path(path)
         self.device = device
+        self._model_bytes = model_bytes
         if threads is not None and (not isinstance(threads, int) or threads < 0):
             raise InvalidOptionError(f"threads must be a positive whole number, not {threads!r}.")
         threads = usable_threads(threads)
         self.threads = threads
-        if not self.path.is_file():
+        if model_bytes is None and not self.path.is_file():
             raise ModelError(f"The model file '{self.path}' does not exist.")
         providers = resolve_providers(device)
         options = ort.SessionOptions()
@@ -100,7 +109,8 @@ class ModelSession:
         options.log_severity_level = 4  # failures become exceptions; no stderr noise
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
-            self._ort = ort.InferenceSession(str(self.path), options, providers=providers)
+            source = str(self.path) if model_bytes is None else model_bytes
+            self._ort = ort.InferenceSession(source, options, providers=providers)
         except Exception as exc:
             raise ModelError(self._describe_load_error(exc)) from exc
         inputs, outputs = self._ort.get_inputs(), self._ort.get_outputs()
@@ -175,7 +185,9 @@ class ModelSession:
 
     def cpu_copy(self) -> ModelSession:
         """A new CPU-only session of the same model (the safe fp32 fallback)."""
-        return ModelSession(self.path, device="cpu", threads=self.threads)
+        return ModelSession(
+            self.path, device="cpu", threads=self.threads, model_bytes=self._model_bytes
+        )
 
 
 def _watch(cancel: CancelToken, options: ort.RunOptions, stop: threading.Event) -> None:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .errors import InvalidImageError
-from .tiles import reflect_indices
+from .tiles import reflect_indices, wrap_indices
 from .types import Rect, Size
 
 _MAXVAL = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
@@ -17,7 +17,9 @@ _FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 class SourceImage:
     """The caller's image, validated, handing out float32 RGB(+alpha) windows."""
 
-    def __init__(self, image: object) -> None:
+    def __init__(self, image: object, *, wrap: bool = False) -> None:
+        """Check the image; wrap: windows past a border wrap around (tileable textures)."""
+        self.wrap = wrap
         if not isinstance(image, np.ndarray):
             image = np.asarray(image)
         self.ndim = image.ndim
@@ -90,9 +92,11 @@ class SourceImage:
         return values if self.peak == 1 else np.divide(values, self.peak, out=values)
 
     def window(self, rect: Rect) -> tuple[np.ndarray, np.ndarray | None]:
-        """(RGB H×W×3, alpha H×W or None) float32 for a rect, reflect-padded outside the image."""
-        rows = reflect_indices(rect.y, rect.bottom, self.size.height)[:, None]
-        cols = reflect_indices(rect.x, rect.right, self.size.width)[None, :]
+        """(RGB H×W×3, alpha H×W or None) float32 for a rect, reflect-padded (or wrapped)
+        outside the image."""
+        outside = wrap_indices if self.wrap else reflect_indices
+        rows = outside(rect.y, rect.bottom, self.size.height)[:, None]
+        cols = outside(rect.x, rect.right, self.size.width)[None, :]
         if self._bled is not None:
             colour = self._bled[rows, cols]
         else:

@@ -133,6 +133,11 @@ def reflect_indices(start: int, stop: int, n: int) -> np.ndarray:
     return np.where(idx >= n, period - idx, idx)
 
 
+def wrap_indices(start: int, stop: int, n: int) -> np.ndarray:
+    """Indices start..stop-1 wrapped around into 0..n-1 (a periodic, tileable image)."""
+    return np.mod(np.arange(start, stop), n)
+
+
 def minimum_tile(context: int, blend: int, ratio: float, multiple: int) -> int:
     """The smallest window (input px) that leaves room for two blend ramps and one pixel
     (and for aligning the window's start to the size multiple)."""

@@ -135,7 +135,18 @@ def main(argv: list[str] | None = None) -> int:
         default="MIT (weights); trained on BSDS500 (research use) + scikit-image CC0 photos",
         help="the licence line shown with the model",
     )
+    p.add_argument(
+        "--partner", default="", help="the model whose weights mix with these by a strength"
+    )
+    p.add_argument(
+        "--strength",
+        type=float,
+        default=None,
+        help="where these weights sit on the strength axis (0 fidelity, 1 detail)",
+    )
     args = p.parse_args(argv)
+    if bool(args.partner) != (args.strength is not None):
+        p.error("--partner and --strength go together")
     model, ck = load_checkpoint_model(args.checkpoint)
     if not is_tile_safe(model):
         print(
@@ -158,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         "tile_safe": str(is_tile_safe(model)).lower(),
         "provenance": args.provenance or json.dumps({"stage": ck["stage"], "steps": ck["step"]}),
     }
+    if args.partner:
+        meta |= {"partner": args.partner, "strength": args.strength}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     export_onnx(model, args.output, meta)
     if is_tile_safe(model):

@@ -18,10 +18,14 @@ SIZE_OF_REGION = "region"
 SIZE_OF_IMAGE = "image"
 MAX_TILE = 16384
 MAX_SIDE = 1 << 20
+ALPHA_RESAMPLE = "resample"
+ALPHA_MODEL = "model"
+ALPHA_MODES = (ALPHA_RESAMPLE, ALPHA_MODEL)
 
 
 class UpscaleOptions(collections.namedtuple(
-        "UpscaleOptions", "model scale size size_of tile device threads")):
+        "UpscaleOptions",
+        "model scale size size_of tile device threads strength alpha_mode seamless")):
     """What a host asks of one upscale, checked once with one wording for every front end.
 
     model: a name or .onnx path (None: the default model). scale: a factor from 1 up to the
@@ -30,16 +34,22 @@ class UpscaleOptions(collections.namedtuple(
     region ("region") or of the whole upscaled image ("image"). tile: "auto" (from the
     memory budget), "whole" (one window) or a window side in input pixels. device: "auto",
     "cpu", "gpu" or a provider name. threads: CPU threads (None: the engine's choice).
+    strength: 0 (fidelity) to 1 (detail) for a model with a partner (None: the model's own
+    weights). alpha_mode: "resample" (Lanczos) or "model" (the alpha plane through the
+    network). seamless: wrap around the image borders (tileable textures).
     """
 
     __slots__ = ()
 
     def __new__(cls, model=None, scale=None, size=None, size_of=SIZE_OF_REGION,
-                tile=TILE_AUTO, device="auto", threads=None):
+                tile=TILE_AUTO, device="auto", threads=None, strength=None,
+                alpha_mode=ALPHA_RESAMPLE, seamless=False):
         return super(UpscaleOptions, cls).__new__(
             cls, _check_model(model), _check_scale(scale), _check_size(size),
             _check_choice("size_of", size_of, (SIZE_OF_REGION, SIZE_OF_IMAGE)),
-            _check_tile(tile), _check_device(device), _check_threads(threads))
+            _check_tile(tile), _check_device(device), _check_threads(threads),
+            _check_strength(strength), _check_choice("alpha_mode", alpha_mode, ALPHA_MODES),
+            _check_flag("seamless", seamless))
 
     def to_wire(self):
         """A JSON object (fields at their defaults are left out)."""
@@ -107,6 +117,21 @@ def _check_choice(name, value, choices):
         raise WireError("The option %s must be one of %s, not %r."
                         % (name, ", ".join(choices), value))
     return value
+
+
+def _check_strength(strength):
+    if strength is None:
+        return None
+    if not _is_number(strength) or not 0 <= strength <= 1:
+        raise WireError("The strength must be a number from 0 (fidelity) to 1 (detail), not %r."
+                        % (strength,))
+    return float(strength)
+
+
+def _check_flag(name, value):
+    if value not in (True, False):  # 0 and 1 pass as well: JSON from older hosts
+        raise WireError("The option %s must be true or false, not %r." % (name, value))
+    return bool(value)
 
 
 def _check_tile(tile):

@@ -227,8 +227,7 @@ class Progress(collections.namedtuple("Progress", "done total elapsed eta rect p
 
 _MODEL_FIELDS = ("name", "scale", "in_channels", "out_channels", "size_multiple",
                  "receptive_field", "version", "license", "description", "tile_safe", "path",
-                 "extra")
-_MODEL_DEFAULTS = (3, 3, 1, 32, "unknown", "unknown", "", True, "", ())
+                 "extra", "partner", "strength")
 
 
 class ModelInfo(collections.namedtuple("ModelInfo", _MODEL_FIELDS)):
@@ -236,17 +235,28 @@ class ModelInfo(collections.namedtuple("ModelInfo", _MODEL_FIELDS)):
 
     scale: its native factor; size_multiple: input sides it needs (pads to); receptive_field:
     input pixels one output pixel depends on (across); tile_safe: local (no global
-    statistics), so tiles agree; extra: other metadata as (key, value) pairs.
+    statistics), so tiles agree; extra: other metadata as (key, value) pairs. partner: the
+    name of the model whose weights mix with these by a strength ("" when none); strength:
+    where this model sits on that axis (0.0 the fidelity end, 1.0 the detail end; None
+    without a partner).
     """
 
     __slots__ = ()
 
     def __new__(cls, name, scale, in_channels=3, out_channels=3, size_multiple=1,
                 receptive_field=32, version="unknown", license="unknown", description="",
-                tile_safe=True, path="", extra=()):
+                tile_safe=True, path="", extra=(), partner="", strength=None):
+        if strength is not None and not (_is_number(strength) and 0 <= strength <= 1):
+            raise WireError("The model %s has an invalid strength %r (0 to 1)." % (name, strength))
         return super(ModelInfo, cls).__new__(
             cls, name, scale, in_channels, out_channels, size_multiple, receptive_field,
-            version, license, description, tile_safe, path, tuple(tuple(e) for e in extra))
+            version, license, description, tile_safe, path, tuple(tuple(e) for e in extra),
+            partner or "", None if strength is None or not partner else float(strength))
+
+    @property
+    def has_strength(self):
+        """True when a strength mixes this model's weights with its partner's."""
+        return bool(self.partner) and self.strength is not None
 
     @property
     def overlap(self):

@@ -15,7 +15,7 @@ from __future__ import absolute_import, division
 import struct
 
 # --- the frame format (see frames.py) ---------------------------------------------------
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 MAGIC = b"PSRF"
 PREFIX = struct.Struct(">4sIQ")
 MAX_HEADER_BYTES = 1 << 20
@@ -60,5 +60,5 @@ INTERNAL_ERROR = "internal"
 from .values import (  # noqa: E402, F401
     INVALID_OPTION, ModelInfo, Progress, Rect, Size, WireError)
 from .options import (  # noqa: E402, F401
-    MAX_SIDE, MAX_TILE, SIZE_OF_IMAGE, SIZE_OF_REGION, TILE_AUTO, TILE_WHOLE, ReadPlan,
-    UpscaleOptions, tile_from_host)
+    ALPHA_MODEL, ALPHA_MODES, ALPHA_RESAMPLE, MAX_SIDE, MAX_TILE, SIZE_OF_IMAGE, SIZE_OF_REGION,
+    TILE_AUTO, TILE_WHOLE, ReadPlan, UpscaleOptions, tile_from_host)
