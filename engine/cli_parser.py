@@ -141,7 +141,37 @@ def _add_upscale(sub: Any) -> None:
         help=argparse.SUPPRESS,
     )
     up.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_cluster_options(up)
     up.set_defaults(renamed_options=())
+
+
+def _add_cluster_options(up: argparse.ArgumentParser) -> None:
+    """`--cluster` and its flags: the same upscale spread over Ray actors (engine/cluster.py)."""
+    ray = up.add_argument_group(
+        "on a Ray cluster (pip install 'pocketsr[cluster]')",
+        "Inputs and outputs must be on storage every node sees. A rerun skips outputs that "
+        "are already whole; --threads sets each actor's threads.",
+    )
+    ray.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        default=None,
+        help="run on Ray: 'local' (start Ray here), 'auto' (the running cluster) or an address",
+    )
+    ray.add_argument(
+        "--actors",
+        type=int,
+        default=None,
+        metavar="N",
+        help="how many actors, each with one loaded model (default: the cluster's CPUs divided "
+        "by --threads, or one per GPU)",
+    )
+    ray.add_argument(
+        "--report",
+        default=None,
+        metavar="FILE",
+        help="JSON report of the run (default: pocketsr-report.json beside the outputs)",
+    )
 
 
 def _add_models(sub: Any) -> None:

@@ -28,6 +28,10 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     for old, new in args.renamed_options:
         say(f"{old} is now called {new}; the old name still works for now.")
     _check_numbers(args)
+    if getattr(args, "cluster", None):
+        from .cluster import run_on_cluster
+
+        return run_on_cluster(args)
     if args.threads:
         from .session import usable_threads
 
@@ -56,7 +60,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     with Interrupts(token):
         for job in jobs:
             try:
-                _upscale_one(upscaler, job, args, token)
+                upscale_file(upscaler, job, args, token)
                 done += 1
             except BaseException as exc:
                 if is_cancel(exc, token):
@@ -150,7 +154,8 @@ def _check_target(job: Job, overwrite: bool) -> None:
     imageio.check_output(job.target)  # now that the folder exists: it takes our files
 
 
-def _upscale_one(upscaler: Any, job: Job, args: argparse.Namespace, token: CancelToken) -> None:
+def upscale_file(upscaler: Any, job: Job, args: argparse.Namespace, token: CancelToken) -> Size:
+    """One input to its output as `pocketsr upscale` makes it (also on a cluster); its size."""
     from . import imageio
     from .plan import upscale_arguments
     from .types import Rect
@@ -182,6 +187,7 @@ def _upscale_one(upscaler: Any, job: Job, args: argparse.Namespace, token: Cance
         bar.close()
     if not args.quiet:
         say(f"{job.source} -> {job.target} ({out.width}x{out.height})")
+    return out
 
 
 def cli_options(args: argparse.Namespace) -> UpscaleOptions:
