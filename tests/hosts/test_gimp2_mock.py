@@ -86,7 +86,18 @@ def test_registration_matches_the_gimp3_procedure(python27, plugins, tmp_path):
     assert report["menu"] == "<Image>/Filters"
     names = [p[1] for p in report["params"]]
     args = ["scale", "target-width", "target-height", "model", "output", "tile", "device"]
-    assert names == ["image", "drawable", *args]
+    assert names == ["image", "drawable", *args, "strength", "alpha-mode", "seamless"]
+
+
+def test_strength_alpha_mode_and_seamless_reach_the_engine(python27, plugins, tmp_path, engine):
+    image = _rgba(np.random.default_rng(9), 12, 14)
+    model_alpha = 1  # the index of "model" in the Alpha option
+    args = [2, 0, 0, "pocketsr-nano", NEW_LAYER, 0, 0, 0.25, model_alpha, True]
+    report = drive(python27, plugins, tmp_path, image, args=args)
+    got = raw(report["layers"][0]["pixels"], "uint8", 28, 24, 4)
+    options = {"strength": 0.25, "alpha_mode": "model", "seamless": True}
+    np.testing.assert_array_equal(got, engine.upscale(image, scale=2, **options))
+    assert not np.array_equal(got, engine.upscale(image, scale=2))
 
 
 def test_new_layer_at_xn_in_one_undo_group(python27, plugins, tmp_path, engine):

@@ -151,6 +151,12 @@ CASE_IMAGES = {
         "u16",
         {"selection": {"rect": [6, 5, 24, 20], "feather": 0}, "args": {"output": "replace"}},
     ),
+    # The artist's controls: half strength, alpha through the model, wrap-around borders.
+    "controls8": (
+        (24, 28, 4),
+        "u8",
+        {"args": {"scale": 4, "strength": 0.5, "alpha-mode": "model", "seamless": True}},
+    ),
 }
 
 
@@ -228,7 +234,8 @@ def test_registered_under_filters_with_documented_arguments(batch):
     assert reg is not None, "python-fu-pocketsr-upscale is not in GIMP's PDB"
     assert reg["menu_paths"] == ["<Image>/Filters"]
     assert reg["menu_label"] == "PocketSR Upscale\u2026"
-    for name in ("scale", "target-width", "target-height", "model", "output", "tile", "device"):
+    names = ("scale", "target-width", "target-height", "model", "output", "tile", "device")
+    for name in (*names, "strength", "alpha-mode", "seamless"):
         assert name in reg["arguments"]
 
 
@@ -260,6 +267,18 @@ def test_rgba_16bit_keeps_precision_and_alpha(batch, engine):
     # Not quantised to 8 bits on the way: most samples are off the 8-bit grid (multiples of 257).
     assert np.mean(got % 257 != 0) > 0.9
     assert np.ptp(got[..., 3]) > 1000  # alpha went through, not flattened
+
+
+def test_strength_alpha_mode_and_seamless_reach_the_engine(batch, engine):
+    case = batch["by_name"]["controls8"]
+    assert case["status"] == "GIMP_PDB_SUCCESS", batch["stderr"][-2000:]
+    src = batch["inputs"]["controls8"]
+    got = _layer(case["after"]["layers"][0], "uint8")
+    options = {"strength": 0.5, "alpha_mode": "model", "seamless": True}
+    expected = engine.upscale(src, scale=4, **options)
+    assert np.abs(_as_unit(got) - _as_unit(expected)).max() <= TOL_EXACT
+    # ... and they changed something: the same run with the defaults differs.
+    assert np.abs(_as_unit(got) - _as_unit(engine.upscale(src, scale=4))).max() > 0.02
 
 
 def test_float32_gray_new_image(batch, engine):

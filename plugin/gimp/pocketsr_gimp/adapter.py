@@ -105,7 +105,8 @@ def _run_engine(host, bridge, engine, drawable, desc, plan, box, options):
     result = engine.upscale(
         pixels, plan.read.width, plan.read.height, desc.channels, desc.dtype,
         roi=tuple(plan.roi) if box else None,
-        options=options.upscale_options(size=plan.output), on_progress=on_progress)
+        options=options.upscale_options(size=plan.output, model=plan.model),
+        on_progress=on_progress)
     if (result.width, result.height) != (plan.output.width, plan.output.height):
         raise bridge.ProtocolError("The engine returned %dx%d pixels where %dx%d were asked." % (
             result.width, result.height, plan.output.width, plan.output.height))

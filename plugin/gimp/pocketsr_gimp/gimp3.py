@@ -24,6 +24,11 @@ def add_arguments(procedure):
                                        arg.default, _RW)
         elif arg.kind == "string":
             procedure.add_string_argument(arg.name, arg.label, arg.blurb, arg.default, _RW)
+        elif arg.kind == "double":
+            procedure.add_double_argument(arg.name, arg.label, arg.blurb, arg.low, arg.high,
+                                          arg.default, _RW)
+        elif arg.kind == "boolean":
+            procedure.add_boolean_argument(arg.name, arg.label, arg.blurb, arg.default, _RW)
         else:
             choice = Gimp.Choice.new()
             for i, nick in enumerate(arg.choices):

@@ -26,6 +26,11 @@ def params():
                          (arg.low, arg.high, 1)))
         elif arg.kind == "string":
             out.append((gimpfu.PF_STRING, arg.name, label, arg.default))
+        elif arg.kind == "double":
+            out.append((gimpfu.PF_SLIDER, arg.name, label, arg.default,
+                        (arg.low, arg.high, 0.05)))
+        elif arg.kind == "boolean":
+            out.append((gimpfu.PF_TOGGLE, arg.name, label, arg.default))
         else:
             labels = [_text(OUTPUT_LABELS.get(c, c)) for c in arg.choices]
             out.append((gimpfu.PF_OPTION, arg.name, label, arg.choices.index(arg.default),

@@ -16,6 +16,11 @@ OUTPUT_LABELS = {
     "replace": u"Replace the layer (image scaled \u00d7N)",
 }
 DEVICES = ("auto", "cpu", "gpu")
+ALPHA_MODES = ("resample", "model")
+OUTPUT_LABELS.update({
+    "resample": "Resample (smooth edges)",
+    "model": u"Through the model (crisp cut-out edges, ×2 time)",
+})
 
 Argument = collections.namedtuple("Argument", "name kind label blurb default low high choices")
 
@@ -44,6 +49,15 @@ ARGUMENTS = (
          "the memory budget.", 0, 0, 8192),
     _arg("device", "choice", "Device", "auto (GPU when the engine has one), cpu or gpu.",
          "auto", choices=DEVICES),
+    _arg("strength", "double", "Strength", "From 0 (fidelity: faithful, least invented "
+         "detail) to 1 (detail: cleans noise and JPEG blocks). It mixes the weights of a model "
+         "pair (pocketsr-nano and pocketsr-nano-fidelity share this axis) in one run; models "
+         "without a partner ignore it.", 1.0, 0.0, 1.0),
+    _arg("alpha-mode", "choice", "Alpha", "How transparency is upscaled: resample (smooth) "
+         "or through the model (crisp cut-out edges, twice the time).", "resample",
+         choices=ALPHA_MODES),
+    _arg("seamless", "boolean", "Seamless (tileable texture)", "Wrap around the image "
+         "borders instead of mirroring them, so a tileable texture stays tileable.", False),
 )
 
 
@@ -52,7 +66,8 @@ class OptionsError(ValueError):
 
 
 class Options(collections.namedtuple(
-        "Options", "scale target_width target_height model output tile device")):
+        "Options", "scale target_width target_height model output tile device strength "
+                   "alpha_mode seamless")):
     """Checked argument values (names with '_' for '-')."""
 
     __slots__ = ()
@@ -71,6 +86,16 @@ class Options(collections.namedtuple(
                 if not arg.low <= value <= arg.high:
                     raise OptionsError("%s must be from %d to %d (got %d)."
                                        % (arg.label, arg.low, arg.high, value))
+            elif arg.kind == "double":
+                try:
+                    value = float(value)
+                except (TypeError, ValueError):
+                    raise OptionsError("%s must be a number, not %r." % (arg.label, value))
+                if not arg.low <= value <= arg.high:
+                    raise OptionsError("%s must be from %g to %g (got %g)."
+                                       % (arg.label, arg.low, arg.high, value))
+            elif arg.kind == "boolean":
+                value = bool(value)
             elif arg.kind == "choice":
                 value = str(value or arg.default)
                 if value not in arg.choices:
@@ -81,14 +106,18 @@ class Options(collections.namedtuple(
             picked[arg.name.replace("-", "_")] = value
         return cls(**picked)
 
-    def upscale_options(self, size=None):
+    def upscale_options(self, size=None, model=None):
         """The engine's options (a dict of the wire's UpscaleOptions fields).
 
         A target width or height wins over the scale (0 on the other side keeps the aspect);
-        `size` (the plan's output Size) pins the exact output of the region.
+        `size` (the plan's output Size) pins the exact output of the region. The strength
+        goes only to a model with a partner (`model`: the plan's ModelInfo).
         """
         options = {"model": self.model, "device": self.device,
-                   "tile": "auto" if not self.tile else int(self.tile)}
+                   "tile": "auto" if not self.tile else int(self.tile),
+                   "alpha_mode": self.alpha_mode, "seamless": self.seamless}
+        if model is not None and model.has_strength:
+            options["strength"] = self.strength
         if size is not None:
             options["size"] = [int(size[0]), int(size[1])]
         elif self.target_width or self.target_height:

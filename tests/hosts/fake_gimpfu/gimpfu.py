@@ -6,7 +6,7 @@ pocketsr_upscale_210.py use, keeps images as flat 8-bit byte arrays, and records
 in CALLS so the test can check what the plug-in asked GIMP to do. Python 2.7 and 3.
 """
 
-PF_IMAGE, PF_DRAWABLE, PF_SPINNER, PF_STRING, PF_OPTION = range(5)
+PF_IMAGE, PF_DRAWABLE, PF_SPINNER, PF_STRING, PF_OPTION, PF_SLIDER, PF_TOGGLE = range(7)
 RGB, GRAY = 0, 1
 RGB_IMAGE, RGBA_IMAGE, GRAY_IMAGE, GRAYA_IMAGE = 0, 1, 2, 3
 NORMAL_MODE = 28
