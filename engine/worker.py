@@ -19,6 +19,7 @@ import numpy as np
 
 from pocketsr import __version__
 from pocketsr.engine import errors, protocol
+from pocketsr.engine.model_paths import DEFAULT_MODEL
 from pocketsr.engine.plan import upscale_arguments
 from pocketsr.engine.protocol import Frame
 from pocketsr.engine.types import CancelToken, Progress, Size
@@ -193,6 +194,7 @@ class Worker:
             "protocol": protocol.PROTOCOL_VERSION,
             "python": platform.python_version(),
             "models": list_models(self._upscalers.models_dir),
+            "default_model": DEFAULT_MODEL,
             "devices": devices(),
             "log_path": str(self._log_path) if self._log_path else None,
         }

@@ -609,6 +609,7 @@ def test_gui_action_in_filter_menu_runs_the_dialog(
     assert facts["action"] == "pocketsr_upscale" and facts["action_text"] == "PocketSR Upscale…"
     assert facts["menus"] == ["Filter"]
     assert facts.get("dialog_accepted") and "message_box" not in facts, facts
+    assert facts["strength_visible"] is True  # the default model has a partner
     assert facts["before"] == [64, 48, 1]
     assert facts["after"][:2] == [128, 96] and facts["after"][2][-1].startswith("PocketSR 2")
     assert facts["screenshot"] and (tmp_path / "dialog.png").stat().st_size > 1000

@@ -26,7 +26,13 @@ OUTPUTS = ("layer", "document")
 
 
 def _options(
-    wire: Any, scale: float | None, size: Any, model: str | None, tile: Any, device: str | None
+    wire: Any,
+    scale: float | None,
+    size: Any,
+    model: str | None,
+    tile: Any,
+    device: str | None,
+    controls: dict[str, Any],
 ) -> Any:
     """The engine options the caller asked for (a target size is the whole document's)."""
     try:
@@ -37,6 +43,7 @@ def _options(
             size_of=wire.SIZE_OF_IMAGE,
             tile=wire.tile_from_host(tile),
             device=device or "auto",
+            **controls,
         )
     except (wire.WireError, ValueError) as exc:
         raise UpscaleError(str(exc), code="invalid_option") from exc
@@ -127,6 +134,9 @@ def upscale(
     model: str | None = None,
     tile: int | str | None = "auto",
     device: str | None = "auto",
+    strength: float | None = None,
+    alpha_mode: str = "resample",
+    seamless: bool = False,
     show_progress: bool | None = None,
     on_progress: Callable[[Any], None] | None = None,
     is_cancelled: Callable[[], bool] | None = None,
@@ -142,6 +152,9 @@ def upscale(
     With a selection (and use_selection), only its bounding box (plus context) is upscaled
     and the result's alpha is multiplied by the upscaled selection.
     model, tile ("auto" or a side in pixels), device ("auto", "cpu", "cuda", ...): engine options.
+    strength: 0 (fidelity) to 1 (detail) for a model with a partner (ignored for others);
+    alpha_mode: "resample" or "model" (alpha through the network); seamless: wrap around the
+    borders (tileable textures; the whole layer is read).
     show_progress: a progress dialog with Cancel (default: when a Krita window is open).
     on_progress(info) is called on the job thread with done, total, elapsed, eta;
     is_cancelled() is polled there too. engine: a bridge to use (default: the shared one).
@@ -156,7 +169,8 @@ def upscale(
     except Exception as exc:
         raise _engine_failure(exc, None, engine is None) from exc
     host = KritaHost(document, source, use_selection, wire)
-    options = _options(wire, scale, size, model, tile, device)
+    controls = {"strength": strength, "alpha_mode": alpha_mode, "seamless": seamless}
+    options = _options(wire, scale, size, model, tile, device, controls)
     bridge = engine
     try:
         bridge = bridge or runner.engine()
@@ -174,7 +188,12 @@ def upscale(
         "channels": host.channels,
         "dtype": host.dtype,
         "roi": tuple(job_plan.roi) if host.box else None,
-        "options": options._replace(scale=None, size=job_plan.output, size_of=wire.SIZE_OF_REGION),
+        "options": options._replace(
+            scale=None,
+            size=job_plan.output,
+            size_of=wire.SIZE_OF_REGION,
+            strength=strength if job_plan.model.has_strength else None,
+        ),
     }
     if show_progress is None:
         show_progress = _parent_window() is not None

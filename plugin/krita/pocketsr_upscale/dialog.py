@@ -1,4 +1,5 @@
-"""The PocketSR Upscale dialog: scale or target size, source, output, model, tile, device.
+"""The PocketSR Upscale dialog: scale or target size, source, output, model, strength, alpha,
+seamless, tile, device.
 
 Values are remembered in Krita's own settings (kritarc, group "pocketsr_upscale").
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from .qt_compat import QtWidgets
+from .qt_compat import QtCore, QtWidgets
 
 GROUP = "pocketsr_upscale"
 TARGET_SIZE = ("Target size", "size")
@@ -23,6 +24,11 @@ TILES = (
     ("512 px", "512"),
     ("1024 px", "1024"),
 )
+ALPHA_MODES = (
+    ("Resample (smooth edges)", "resample"),
+    ("Through the model (crisp cut-out edges, ×2 time)", "model"),
+)
+DEFAULT_MODEL = "pocketsr-nano"  # what "Default" runs when the engine does not say
 
 
 class Choice(NamedTuple):
@@ -44,10 +50,26 @@ CHOICES = (
     Choice("source", "Source:", "layer", SOURCES),
     Choice("output", "Output:", "layer", OUTPUTS),
     Choice("model", "Model:", ""),
+    Choice("alpha_mode", "Alpha:", "resample", ALPHA_MODES),
     Choice("tile", "Tile size:", "auto", TILES),
     Choice("device", "Device:", "auto"),
 )
-DEFAULTS = {c.key: c.default for c in CHOICES} | {"width": "0", "height": "0", "selection": "true"}
+DEFAULTS = {c.key: c.default for c in CHOICES} | {
+    "width": "0",
+    "height": "0",
+    "selection": "true",
+    "strength": "1.0",
+    "seamless": "false",
+}
+
+
+def model_strength(engine_info: dict, model: str) -> float | None:
+    """The chosen model's own strength when it has a partner to mix with, else None."""
+    name = model or engine_info.get("default_model") or DEFAULT_MODEL
+    for entry in engine_info.get("models", []):
+        if entry.get("name") == name and entry.get("partner"):
+            return entry.get("strength")
+    return None
 
 
 def read_settings(krita: Any) -> dict[str, str]:
@@ -117,7 +139,14 @@ class UpscaleDialog(QtWidgets.QDialog):
                 self.selection.setChecked(settings["selection"] == "true")
                 self.selection.setEnabled(document.selection() is not None)
                 form.addRow("", self.selection)
+            if choice.key == "model":
+                form.addRow(self._strength_row(settings))
+            elif choice.key == "alpha_mode":
+                self.seamless = QtWidgets.QCheckBox("Seamless (tileable textures)")
+                self.seamless.setChecked(settings["seamless"] == "true")
+                form.addRow("", self.seamless)
         self.scale = self.combos["scale"]
+        self.engine_info = engine_info or {}
         if engine_info is None:
             form.addRow("", QtWidgets.QLabel("The engine did not answer yet: defaults shown."))
 
@@ -131,6 +160,43 @@ class UpscaleDialog(QtWidgets.QDialog):
         form.addRow(buttons)
         self.scale.currentIndexChanged.connect(self._scale_changed)
         self._scale_changed()
+        self.combos["model"].currentIndexChanged.connect(self._model_changed)
+        self._show_strength()
+
+    def _strength_row(self, settings: dict[str, str]) -> QtWidgets.QWidget:
+        """Fidelity ... detail: a slider from 0 to 100 with its value beside it."""
+        row = QtWidgets.QWidget()
+        layout = QtWidgets.QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.strength_label = QtWidgets.QLabel("Strength:")
+        layout.addWidget(self.strength_label)
+        layout.addWidget(QtWidgets.QLabel("fidelity"))
+        self.strength = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.strength.setRange(0, 100)
+        self.strength.setValue(round(100 * float(settings["strength"] or 1.0)))
+        layout.addWidget(self.strength, 1)
+        layout.addWidget(QtWidgets.QLabel("detail"))
+        self.strength_value = QtWidgets.QLabel()
+        layout.addWidget(self.strength_value)
+        self.strength.valueChanged.connect(self._strength_moved)
+        self._strength_moved(self.strength.value())
+        self.strength_row = row
+        return row
+
+    def _strength_moved(self, value: int) -> None:
+        self.strength_value.setText(f"{value / 100:.2f}")
+
+    def _show_strength(self) -> None:
+        """The strength row only for a model with a partner to mix with."""
+        own = model_strength(self.engine_info, self.combos["model"].currentData())
+        self.strength_row.setVisible(own is not None)
+
+    def _model_changed(self, *_: object) -> None:
+        """A newly chosen model of a pair starts at its own end of the strength axis."""
+        own = model_strength(self.engine_info, self.combos["model"].currentData())
+        if own is not None:
+            self.strength.setValue(round(100 * own))
+        self._show_strength()
 
     def _size_row(self, settings: dict[str, str]) -> QtWidgets.QHBoxLayout:
         """The target width and height fields, with the keep-aspect box."""
@@ -168,6 +234,8 @@ class UpscaleDialog(QtWidgets.QDialog):
             "width": str(self.width_box.value()),
             "height": str(self.height_box.value()),
             "selection": "true" if self.selection.isChecked() else "false",
+            "strength": f"{self.strength.value() / 100:.2f}",
+            "seamless": "true" if self.seamless.isChecked() else "false",
         }
 
 
@@ -180,7 +248,11 @@ def upscale_arguments(values: dict[str, str]) -> dict[str, Any]:
         "model": values["model"] or None,
         "tile": values["tile"],
         "device": values["device"],
+        "alpha_mode": values.get("alpha_mode") or "resample",
+        "seamless": values.get("seamless") == "true",
     }
+    if values.get("strength"):  # api.upscale leaves it out for a model without a partner
+        args["strength"] = float(values["strength"])
     if values["scale"] == "size":
         args["scale"] = None
         args["size"] = (int(values["width"]), int(values["height"]))

@@ -39,6 +39,10 @@ def _answer_dialogs():
         shot = os.environ.get("POCKETSR_GUI_SCREENSHOT")
         if shot and "screenshot" not in facts:
             facts["screenshot"] = bool(widget.grab().save(shot))
+        row = getattr(widget, "strength_row", None)
+        facts["strength_visible"] = None if row is None else row.isVisible()
+        if row is not None:
+            widget.strength.setValue(50)
         scale = getattr(widget, "scale", None)
         if scale is not None:
             scale.setCurrentIndex(scale.findData("2"))
