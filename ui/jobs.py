@@ -194,7 +194,10 @@ def engine_arguments(
     """Upscaler.upscale keyword arguments for the panel's options (the engine's own rules)."""
     size = Size(pixels.shape[1], pixels.shape[0])
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
-    return upscale_arguments(upscaler.info, size, options.engine_options(), roi, channels)
+    kwargs = upscale_arguments(upscaler.info, size, options.engine_options(), roi, channels)
+    if not upscaler.info.has_strength:
+        kwargs.pop("strength", None)  # the slider is hidden for such a model
+    return kwargs
 
 
 def output_size(upscaler: Upscaler, width: int, height: int, kwargs: dict[str, Any]) -> Size:

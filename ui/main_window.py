@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QRect, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -82,6 +82,11 @@ class MainWindow(QMainWindow):
         self._job: int | None = None
         self._job_roi: QRect | None = None
         self._job_started = 0.0
+        self.preview_roi: QRect | None = None  # the last region previewed, re-rendered live
+        self._rerender = QTimer(self)  # gathers a slider drag into few re-renders
+        self._rerender.setSingleShot(True)
+        self._rerender.setInterval(120)
+        self._rerender.timeout.connect(self._rerender_preview)
 
         self.canvas = Canvas(self)
         self.canvas.roiSelected.connect(self.upscale_region)
@@ -97,6 +102,7 @@ class MainWindow(QMainWindow):
 
         self.panel = OptionsPanel(self.settings.options(), self)
         self.panel.changed.connect(lambda: self.settings.set_options(self.panel.options()))
+        self.panel.strengthChanged.connect(self._rerender.start)
         self.options_dock = self._dock("Upscale options", "options", self.panel)
         self.queue = BatchQueue(self.cache, self.panel.options, self)
         self.queue.set_output_folder(self.settings.output_folder())
@@ -150,6 +156,9 @@ class MainWindow(QMainWindow):
         self.recent_menu = file.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self._action(file, "&Paste", self.paste, QKeySequence.StandardKey.Paste)
+        self.copy_action = self._action(
+            file, "&Copy Result", self.copy_result, QKeySequence.StandardKey.Copy
+        )
         file.addSeparator()
         self.save_action = self._action(file, "&Save", self.save, QKeySequence.StandardKey.Save)
         self.save_as_action = self._action(
@@ -203,6 +212,7 @@ class MainWindow(QMainWindow):
         busy = self._job is not None
         self.upscale_action.setEnabled(self.image is not None and not busy)
         self.save_action.setEnabled(self.result is not None)
+        self.copy_action.setEnabled(self.result is not None)
         self.save_as_action.setEnabled(self.result is not None)
 
     def _show_zoom(self) -> None:
@@ -271,6 +281,7 @@ class MainWindow(QMainWindow):
         if self._job is not None:
             self.runner.cancel(self._job)
         self.image, self.result, self.save_path = image, None, None
+        self.preview_roi = None
         self.canvas.set_image(to_qimage(image.pixels))
         depth = 16 if image.pixels.dtype == np.uint16 else 8
         name = Path(image.path).name or "image"
@@ -278,6 +289,15 @@ class MainWindow(QMainWindow):
             f"{name} ({image.width}×{image.height}, {depth}-bit) — PocketSR Upscale"
         )
         self._update_actions()
+
+    def copy_result(self) -> None:
+        """Put the upscaled image on the clipboard (16-bit stays 16-bit, alpha kept)."""
+        if self.result is None:
+            self.notify("There is no upscaled result to copy yet.")
+            return
+        QGuiApplication.clipboard().setImage(to_qimage(self.result))
+        height, width = self.result.shape[:2]
+        self.statusBar().showMessage(f"Copied the {width}×{height} result.", 5000)
 
     def paste(self) -> None:
         """Paste image files, folders or image data from the clipboard."""
@@ -327,7 +347,13 @@ class MainWindow(QMainWindow):
                 self.notify("An upscale is running; cancel it to preview a region.")
                 return
             self.runner.cancel(self._job)
+        self.preview_roi = QRect(rect)
         self._start(QRect(rect))
+
+    def _rerender_preview(self) -> None:
+        """The strength moved: the region preview again, with the new weights."""
+        if self.preview_roi is not None and (self._job is None or self._job_roi is not None):
+            self.upscale_region(self.preview_roi)
 
     def _start(self, roi: QRect | None) -> None:
         assert self.image is not None

@@ -1,32 +1,43 @@
-"""The upscale options panel: model (embedded or user .onnx), scale or size, tile, device."""
+"""The upscale options panel: model (embedded or user .onnx), strength, scale or size, alpha,
+seamless, tile, device."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QPushButton,
+    QSlider,
     QSpinBox,
     QWidget,
 )
 
 from pocketsr.engine import available_devices, embedded_models
 from pocketsr.engine.upscaler import user_models
+from pocketsr.plugin.pocketsr_link import wire
 
 from .settings import PanelOptions
 
 SCALES = (0.0, 1.0, 1.5, 2.0, 3.0, 4.0)
+ALPHA_LABELS = {
+    wire.ALPHA_RESAMPLE: "Resample (smooth edges)",
+    wire.ALPHA_MODEL: "Through the model (crisp edges, ×2 time)",
+}
 
 
 class OptionsPanel(QWidget):
-    """Edits PanelOptions; emits changed() whenever the user alters one."""
+    """Edits PanelOptions; emits changed() whenever the user alters one, and
+    strengthChanged() when the strength slider moves (the viewer re-renders its preview)."""
 
     changed = Signal()
+    strengthChanged = Signal()
 
     def __init__(self, options: PanelOptions, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,6 +55,19 @@ class OptionsPanel(QWidget):
         self.tile = _spin(self, 0, 4096, "Tile side in input pixels (Auto: from memory)")
         self.tile.setSpecialValueText("Auto")
         self.tile.setSingleStep(64)
+        self.strength = QSlider(Qt.Orientation.Horizontal, self)
+        self.strength.setRange(0, 100)
+        self.strength.setToolTip(
+            "0: fidelity (faithful, least invented detail) … 1: detail (cleans noise and JPEG "
+            "blocks). Mixes the weights of a model pair in one run."
+        )
+        self.strength_value = QLabel(self)
+        self.strength_value.setMinimumWidth(32)
+        self.alpha_mode = QComboBox(self)
+        for mode in wire.ALPHA_MODES:
+            self.alpha_mode.addItem(ALPHA_LABELS[mode], mode)
+        self.seamless = QCheckBox("Seamless (tileable texture)", self)
+        self.seamless.setToolTip("Wrap around the borders instead of mirroring them")
         self.device = QComboBox(self)
         self.device.addItem("Auto", "auto")
         for name in available_devices():
@@ -54,18 +78,52 @@ class OptionsPanel(QWidget):
         size_row = QHBoxLayout()
         size_row.addWidget(self.width_box)
         size_row.addWidget(self.height_box)
+        strength_row = QHBoxLayout()
+        strength_row.addWidget(QLabel("fidelity", self))
+        strength_row.addWidget(self.strength, 1)
+        strength_row.addWidget(QLabel("detail", self))
+        strength_row.addWidget(self.strength_value)
         form = QFormLayout(self)
+        self._form = form
         form.addRow("Model", model_row)
+        form.addRow("Strength", strength_row)
+        self._strength_row = strength_row
         form.addRow("Scale", self.scale)
         form.addRow("Or size", size_row)
+        form.addRow("Alpha", self.alpha_mode)
+        form.addRow("", self.seamless)
         form.addRow("Tile", self.tile)
         form.addRow("Device", self.device)
         self._fill_models()
         self.set_options(options)
-        for combo in (self.model, self.scale, self.device):
+        for combo in (self.model, self.scale, self.device, self.alpha_mode):
             combo.currentIndexChanged.connect(self.changed)
         for spin in (self.width_box, self.height_box, self.tile):
             spin.valueChanged.connect(self.changed)
+        self.seamless.toggled.connect(self.changed)
+        self.strength.valueChanged.connect(self._strength_moved)
+        self.model.currentIndexChanged.connect(self._model_changed)
+
+    def model_strength(self) -> float | None:
+        """The chosen model's own strength when it has a partner to mix with, else None."""
+        info = {**embedded_models(), **user_models()}.get(str(self.model.currentData() or ""))
+        return info.strength if info is not None and info.has_strength else None
+
+    def _show_strength(self) -> None:
+        """The strength row only for a model with a partner."""
+        self._form.setRowVisible(self._strength_row, self.model_strength() is not None)
+
+    def _strength_moved(self, value: int) -> None:
+        self.strength_value.setText(f"{value / 100:.2f}")
+        self.changed.emit()
+        self.strengthChanged.emit()
+
+    def _model_changed(self, *_: object) -> None:
+        """A newly chosen model of a pair starts at its own end of the strength axis."""
+        own = self.model_strength()
+        if own is not None:
+            self.strength.setValue(round(100 * own))
+        self._show_strength()
 
     def _fill_models(self) -> None:
         self.model.blockSignals(True)
@@ -109,6 +167,13 @@ class OptionsPanel(QWidget):
         self.height_box.setValue(options.height)
         self.tile.setValue(options.tile)
         self.device.setCurrentIndex(max(0, self.device.findData(options.device)))
+        self.strength.blockSignals(True)
+        self.strength.setValue(round(100 * options.strength))
+        self.strength.blockSignals(False)
+        self.strength_value.setText(f"{options.strength:.2f}")
+        self.alpha_mode.setCurrentIndex(max(0, self.alpha_mode.findData(options.alpha_mode)))
+        self.seamless.setChecked(options.seamless)
+        self._show_strength()
 
     def options(self) -> PanelOptions:
         """The options as shown."""
@@ -120,6 +185,9 @@ class OptionsPanel(QWidget):
             tile=self.tile.value(),
             device=str(self.device.currentData() or "auto"),
             user_models=list(self._user_models),
+            strength=self.strength.value() / 100,
+            alpha_mode=str(self.alpha_mode.currentData() or wire.ALPHA_RESAMPLE),
+            seamless=self.seamless.isChecked(),
         )
 
 

@@ -28,6 +28,9 @@ class PanelOptions:
     tile: int = 0  # 0: automatic
     device: str = "auto"
     user_models: list[str] = field(default_factory=list)
+    strength: float = 1.0  # 0 fidelity .. 1 detail; only models with a partner use it
+    alpha_mode: str = wire.ALPHA_RESAMPLE
+    seamless: bool = False
 
     def engine_options(self) -> wire.UpscaleOptions:
         """These values as the engine's options (a target size wins over the scale)."""
@@ -38,6 +41,9 @@ class PanelOptions:
             size=wire.Size(self.width, self.height) if sized else None,
             tile=wire.tile_from_host(self.tile),
             device=self.device,
+            strength=self.strength,
+            alpha_mode=self.alpha_mode,
+            seamless=self.seamless,
         )
 
 
@@ -59,6 +65,9 @@ class Settings:
             tile=int(s.value("upscale/tile", 0)),
             device=str(s.value("upscale/device", default.device)),
             user_models=_strings(s.value("upscale/user_models", [])),
+            strength=min(1.0, max(0.0, float(s.value("upscale/strength", default.strength)))),
+            alpha_mode=_choice(s.value("upscale/alpha_mode"), wire.ALPHA_MODES),
+            seamless=str(s.value("upscale/seamless", "false")).lower() == "true",
         )
 
     def set_options(self, options: PanelOptions) -> None:
@@ -71,6 +80,9 @@ class Settings:
         s.setValue("upscale/tile", options.tile)
         s.setValue("upscale/device", options.device)
         s.setValue("upscale/user_models", list(options.user_models))
+        s.setValue("upscale/strength", options.strength)
+        s.setValue("upscale/alpha_mode", options.alpha_mode)
+        s.setValue("upscale/seamless", "true" if options.seamless else "false")
 
     def recent_files(self) -> list[str]:
         """Recently opened files, newest first."""
@@ -115,6 +127,11 @@ class Settings:
     def sync(self) -> None:
         """Write pending changes to disk."""
         self.store.sync()
+
+
+def _choice(value: object, choices: tuple[str, ...]) -> str:
+    """A saved choice when it is still one of choices, else the first."""
+    return str(value) if value in choices else choices[0]
 
 
 def _strings(value: object) -> list[str]:
