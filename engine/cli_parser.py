@@ -113,6 +113,25 @@ def _add_upscale(sub: Any) -> None:
     size.add_argument("--width", type=int, metavar="W", help="output width (height follows)")
     size.add_argument("--height", type=int, metavar="H", help="output height (width follows)")
     up.add_argument("--model", default=None, metavar="NAME|PATH", help="embedded model or .onnx")
+    up.add_argument(
+        "--strength",
+        type=float,
+        default=None,
+        metavar="S",
+        help="0 (fidelity) to 1 (detail): mixes a model's weights with its partner's "
+        "(pocketsr-nano and pocketsr-nano-fidelity; default: the model's own)",
+    )
+    up.add_argument(
+        "--alpha-mode",
+        choices=["resample", "model"],
+        default="resample",
+        help="resample alpha (default) or run it through the model for crisp cut-out edges",
+    )
+    up.add_argument(
+        "--seamless",
+        action="store_true",
+        help="wrap around the borders instead of mirroring: tileable textures stay tileable",
+    )
     up.add_argument("--tile", type=int, default=None, metavar="N", help="tile size (default auto)")
     up.add_argument("--roi", type=parse_roi, default=None, metavar="X,Y,W,H", help="region only")
     up.add_argument("--device", default="auto", metavar="D", help="auto, cpu, cuda, dml, coreml")

@@ -49,6 +49,13 @@ def cmd_upscale(args: argparse.Namespace) -> int:
             upscaler.output_size(Size(64, 64), scale=args.scale)
         except InvalidOptionError as exc:
             raise UsageError(str(exc)) from None
+    if args.strength is not None:
+        from .errors import PocketSRError
+
+        try:
+            upscaler.check_strength(args.strength)
+        except PocketSRError as exc:
+            raise UsageError(str(exc)) from None
     jobs, problems = plan_jobs(args, int(upscaler.info.scale))
     for problem in problems:
         say(problem)
@@ -198,6 +205,9 @@ def cli_options(args: argparse.Namespace) -> UpscaleOptions:
             scale=None if sized or not args.scale else args.scale,
             size=Size(args.width or 0, args.height or 0) if sized else None,  # 0 keeps aspect
             tile=args.tile or TILE_AUTO,
+            strength=args.strength,
+            alpha_mode=args.alpha_mode,
+            seamless=args.seamless,
         )
     except WireError as exc:
         raise UsageError(str(exc)) from None

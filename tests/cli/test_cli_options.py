@@ -83,3 +83,53 @@ def test_the_default_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch)
 def test_every_cli_module_stays_small(path: Path) -> None:
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= 400, f"{path.name} has {lines} lines; split it by job"
+
+
+# --- the artist's controls: --strength, --alpha-mode, --seamless ------------------------------
+def _sprite(tmp_path: Path) -> Path:
+    rgba = np.zeros((20, 24, 4), np.uint8)
+    rgba[3:17, 5:19] = (210, 120, 30, 255)
+    return write_image(tmp_path / "sprite.png", rgba)
+
+
+def test_controls_reach_the_engine_and_their_outputs_equal_its_own(tmp_path: Path) -> None:
+    from pocketsr.engine import Upscaler
+
+    src = _sprite(tmp_path)
+    out = tmp_path / "out.png"
+    args = ["--strength", "0.4", "--alpha-mode", "model", "--seamless"]
+    assert cli.main(["upscale", str(src), "-o", str(out), "-q", *args]) == 0
+    pixels = read_image(src).pixels
+    options = {"strength": 0.4, "alpha_mode": "model", "seamless": True}
+    expected = Upscaler(device="cpu").upscale(pixels, **options)
+    assert np.array_equal(read_image(out).pixels, expected)
+
+
+@pytest.mark.parametrize(
+    ("extra", "sentence"),
+    [
+        (["--strength", "1.5"], "from 0 (fidelity) to 1 (detail)"),
+        (["--alpha-mode", "sharp"], "invalid choice: 'sharp'"),
+    ],
+)
+def test_bad_controls_are_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], sentence: str
+) -> None:
+    src = _sprite(tmp_path)
+    out = tmp_path / "out.png"
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["upscale", str(src), "-o", str(out), "-q", *extra])
+    assert exit_info.value.code == 2 and sentence in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_strength_on_a_model_without_partner_is_a_usage_error(
+    tmp_path: Path, sr_model_x2: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = _sprite(tmp_path)
+    out = tmp_path / "out.png"
+    argv = ["upscale", str(src), "-o", str(out), "-q", "--model", str(sr_model_x2)]
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*argv, "--strength", "0.5"])
+    assert exit_info.value.code == 2 and "has no strength control" in capsys.readouterr().err
+    assert not out.exists()

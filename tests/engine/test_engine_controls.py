@@ -65,7 +65,7 @@ def test_half_strength_lies_between_the_ends(pair, photo) -> None:
 
 @pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), "strong"])
 def test_strength_out_of_range_is_a_sentence(pair, photo, bad) -> None:
-    with pytest.raises(InvalidOptionError, match="from 0 .fidelity. to 1 .detail."):
+    with pytest.raises(InvalidOptionError, match=r"from 0 \(fidelity\) to 1 \(detail\)"):
         pair[0].upscale(photo, strength=bad)
 
 
