@@ -225,6 +225,15 @@ class Progress(collections.namedtuple("Progress", "done total elapsed eta rect p
                    pixels)
 
 
+def time_left_text(seconds):
+    """'about 12 s left', 'about 3 min left', or '' while unknown: every host's wording."""
+    if seconds is None or seconds < 0:
+        return ""
+    if seconds < 90:
+        return "about %d s left" % max(1, int(round(seconds)))
+    return "about %d min left" % int(round(seconds / 60.0))
+
+
 _MODEL_FIELDS = ("name", "scale", "in_channels", "out_channels", "size_multiple",
                  "receptive_field", "version", "license", "description", "tile_safe", "path",
                  "extra", "partner", "strength")

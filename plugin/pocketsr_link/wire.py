@@ -58,7 +58,7 @@ INTERNAL_ERROR = "internal"
 # The values and the options live in their own modules; this is the one place to import the
 # vocabulary from.
 from .values import (  # noqa: E402, F401
-    INVALID_OPTION, ModelInfo, Progress, Rect, Size, WireError)
+    INVALID_OPTION, ModelInfo, Progress, Rect, Size, WireError, time_left_text)
 from .options import (  # noqa: E402, F401
     ALPHA_MODEL, ALPHA_MODES, ALPHA_RESAMPLE, MAX_SIDE, MAX_TILE, SIZE_OF_IMAGE, SIZE_OF_REGION,
     TILE_AUTO, TILE_WHOLE, ReadPlan, UpscaleOptions, tile_from_host)

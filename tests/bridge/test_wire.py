@@ -46,6 +46,12 @@ def test_model_info_crosses_whole():
     info = ModelInfo("m", 2, size_multiple=4, receptive_field=201, tile_safe=False,
                      extra=(("k", "v"),))  # fmt: skip
     assert ModelInfo.from_wire(info.to_wire()) == info and info.overlap == 101
+    assert not info.has_strength
+    paired = ModelInfo("d", 4, partner="f", strength=1)
+    assert ModelInfo.from_wire(paired.to_wire()) == paired and paired.has_strength
+    assert ModelInfo("f", 4, strength=0.0).strength is None  # no partner, no strength
+    with pytest.raises(WireError, match="strength"):
+        ModelInfo("d", 4, partner="f", strength=2)
     with pytest.raises(WireError, match="scale"):
         ModelInfo.from_wire({"name": "m"})
 
@@ -63,6 +69,10 @@ def test_model_info_crosses_whole():
         ({"threads": 0}, "thread"),
         ({"device": ""}, "device"),
         ({"colour": "red"}, "Unknown option colour"),
+        ({"strength": 1.2}, "strength"),
+        ({"strength": "max"}, "strength"),
+        ({"alpha_mode": "sharp"}, "alpha_mode"),
+        ({"seamless": "yes"}, "seamless"),
     ],
 )
 def test_bad_options_name_the_option(options, word):
@@ -73,8 +83,19 @@ def test_bad_options_name_the_option(options, word):
 def test_options_round_trip_and_defaults():
     opts = UpscaleOptions(model="x", size=Size(300, 0), size_of="image", tile=128, threads=2)
     assert UpscaleOptions.from_wire(opts.to_wire()) == opts
+    controls = UpscaleOptions(strength=0.25, alpha_mode="model", seamless=True)
+    assert controls.to_wire() == {"strength": 0.25, "alpha_mode": "model", "seamless": True}
+    assert UpscaleOptions.from_wire(controls.to_wire()) == controls
     assert UpscaleOptions().to_wire() == {}
     assert UpscaleOptions.from_wire(None) == UpscaleOptions()
     assert [tile_from_host(v) for v in (0, "", None, "auto", "whole", "256", 64)] == [
         "auto", "auto", "auto", "auto", "whole", 256, 64
+    ]  # fmt: skip
+
+
+def test_time_left_reads_the_same_in_every_host():
+    from pocketsr.plugin.pocketsr_link.wire import time_left_text
+
+    assert [time_left_text(s) for s in (None, -1, 0.2, 12.4, 89, 150)] == [
+        "", "", "about 1 s left", "about 12 s left", "about 89 s left", "about 2 min left"
     ]  # fmt: skip

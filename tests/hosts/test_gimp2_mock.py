@@ -98,6 +98,9 @@ def test_strength_alpha_mode_and_seamless_reach_the_engine(python27, plugins, tm
     options = {"strength": 0.25, "alpha_mode": "model", "seamless": True}
     np.testing.assert_array_equal(got, engine.upscale(image, scale=2, **options))
     assert not np.array_equal(got, engine.upscale(image, scale=2))
+    # The status bar follows the engine's tiles, with the time left once it is known.
+    texts = [c[1] for c in report["calls"] if c[0] == "progress_init"]
+    assert any("tile 1 of 1" in t for t in texts), texts
 
 
 def test_new_layer_at_xn_in_one_undo_group(python27, plugins, tmp_path, engine):

@@ -100,7 +100,10 @@ def _run_engine(host, bridge, engine, drawable, desc, plan, box, options):
 
     def on_progress(p):
         if p.total:
-            host.progress(fraction=0.95 * p.done / p.total)
+            left = bridge.wire.time_left_text(p.eta)
+            host.progress(text=u"PocketSR: upscaling %s, tile %d of %d%s" % (
+                desc.name, p.done, p.total, (", " + left) if left else ""),
+                fraction=0.95 * p.done / p.total)
 
     result = engine.upscale(
         pixels, plan.read.width, plan.read.height, desc.channels, desc.dtype,

@@ -3,16 +3,7 @@
 from __future__ import annotations
 
 from .qt_compat import QtCore, QtWidgets
-from .runner import JobState
-
-
-def format_eta(seconds: float | None) -> str:
-    """'about 12 s left', 'about 3 min left', or '' while unknown."""
-    if seconds is None or seconds < 0:
-        return ""
-    if seconds < 90:
-        return f"about {max(1, round(seconds))} s left"
-    return f"about {round(seconds / 60)} min left"
+from .runner import JobState, load_bridge
 
 
 class ProgressWindow:
@@ -41,7 +32,7 @@ class ProgressWindow:
         if total:
             percent = int(100 * done / total)
             self.dialog.setValue(min(99, percent))
-            left = format_eta(eta)
+            left = load_bridge().wire.time_left_text(eta)
             self.dialog.setLabelText(
                 f"Upscaling: {percent}% (tile {done} of {total})" + (f", {left}" if left else "")
             )
