@@ -12,6 +12,7 @@ Modules, one job each:
     client    Bridge: the out-of-process engine
     jobs      one upscale job over a Bridge
     inprocess InProcessEngine: the same API in this process, when configured
+    preview   a dialog's 1:1 preview crop (before and after) through the engine
 
 Hosts import the public names from bridge.py (installed as pocketsr_bridge.py).
 """
@@ -25,11 +26,13 @@ from .errors import (BridgeError, CancelledError, ConfigError, EngineError, Prot
 from .inprocess import InProcessEngine
 from .jobs import UpscaleResult
 from .paths import config_path, default_log_dir
+from .preview import PREVIEW_SIDE, Preview, render_preview
 from .wire import (PROTOCOL_VERSION, ModelInfo, Progress, ReadPlan, Rect, Size, UpscaleOptions,
                    WireError)
 
 __all__ = [
     "BRIDGE_VERSION",
+    "PREVIEW_SIDE",
     "PROTOCOL_VERSION",
     "Bridge",
     "BridgeError",
@@ -38,6 +41,7 @@ __all__ = [
     "EngineError",
     "InProcessEngine",
     "ModelInfo",
+    "Preview",
     "Progress",
     "ProgressInfo",
     "ProtocolError",
@@ -55,6 +59,7 @@ __all__ = [
     "connect",
     "default_log_dir",
     "load_config",
+    "render_preview",
 ]
 
 # The name hosts used before the wire module: the same Progress value.
