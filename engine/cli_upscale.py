@@ -42,20 +42,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     upscaler = load_upscaler(args.model, args.device, args.threads)
     if upscaler is None:
         return EXIT_SETUP
-    if args.scale is not None:
-        from .errors import InvalidOptionError
-
-        try:  # the engine's own rule, checked before any input is read
-            upscaler.output_size(Size(64, 64), scale=args.scale)
-        except InvalidOptionError as exc:
-            raise UsageError(str(exc)) from None
-    if args.strength is not None:
-        from .errors import PocketSRError
-
-        try:
-            upscaler.check_strength(args.strength)
-        except PocketSRError as exc:
-            raise UsageError(str(exc)) from None
+    check_with_model(upscaler, args)
     jobs, problems = plan_jobs(args, int(upscaler.info.scale))
     for problem in problems:
         say(problem)
@@ -81,6 +68,23 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     if len(jobs) + len(problems) > 1 or failed:
         say(f"{done} upscaled, {failed} failed.")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def check_with_model(upscaler: Any, args: argparse.Namespace) -> None:
+    """The options the loaded model decides (scale, strength), checked before any input is
+    read: a UsageError saying why not. The cluster's actors run it too."""
+    from .errors import InvalidOptionError, PocketSRError
+
+    if args.scale is not None:
+        try:  # the engine's own rule
+            upscaler.output_size(Size(64, 64), scale=args.scale)
+        except InvalidOptionError as exc:
+            raise UsageError(str(exc)) from None
+    if args.strength is not None:
+        try:
+            upscaler.check_strength(args.strength)
+        except PocketSRError as exc:
+            raise UsageError(str(exc)) from None
 
 
 def _check_numbers(args: argparse.Namespace) -> None:

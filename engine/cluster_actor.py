@@ -56,19 +56,16 @@ class UpscaleWorker:
         if self.error:
             return {**state, "error": self.error}
         state["scale"] = int(self.upscaler.info.scale)
-        state["usage_error"] = self._check_scale()
+        state["usage_error"] = self._check_options()
         return state
 
-    def _check_scale(self) -> str | None:
-        from pocketsr.plugin.pocketsr_link.wire import Size
+    def _check_options(self) -> str | None:
+        from .cli_common import UsageError
+        from .cli_upscale import check_with_model
 
-        from .errors import InvalidOptionError
-
-        if self.args.scale is None:
-            return None
-        try:  # the engine's own rule, as the local CLI checks it before any input is read
-            self.upscaler.output_size(Size(64, 64), scale=self.args.scale)
-        except InvalidOptionError as exc:
+        try:  # the local CLI's own checks against the loaded model
+            check_with_model(self.upscaler, self.args)
+        except UsageError as exc:
             return str(exc)
         return None
 

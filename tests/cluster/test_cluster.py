@@ -86,7 +86,6 @@ def test_cluster_outputs_equal_the_local_cli_and_a_rerun_skips_them(
     failed = [f for f in report["files"] if f["status"] == "failed"]
     assert [Path(f["source"]).name for f in failed] == ["img5.png"]
     assert "not a readable PNG" in failed[0]["message"]
-    assert len({f["pid"] for f in report["files"] if f["status"] == "done"}) == 2
 
     # A rerun skips the 11 whole outputs (the corrupt input fails again) and changes nothing.
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.png")}
@@ -104,6 +103,33 @@ def test_cluster_outputs_equal_the_local_cli_and_a_rerun_skips_them(
     assert _run(inputs, "--out-dir", out, "--cluster", "local", "--overwrite", *model) == 1
     assert "11 upscaled, 0 skipped" in capsys.readouterr().err
     assert _outputs(out) == expected and not _work_files(out)
+
+
+def test_options_reach_the_actors_and_model_checks_come_first(
+    tmp_path: Path, local_ray: None, sr_model_x2: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every per-file option travels to the actors as parsed (here --seamless and --width),
+    and the options the model decides are refused before any file, as locally."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(3):
+        data = np.random.default_rng(i).integers(0, 256, (14, 18, 4), dtype=np.uint8)
+        write_image(inputs / f"t{i}.png", data, ImageMeta())
+    flags = ("--model", sr_model_x2, "--seamless", "--width", "30", "-q")
+    assert _run(inputs, "--out-dir", tmp_path / "local", *flags) == cli.EXIT_OK
+    assert _run(inputs, "--out-dir", tmp_path / "ray", *flags, "--cluster", "local") == 0
+    expected = _outputs(tmp_path / "local")
+    assert len(expected) == 3 and _outputs(tmp_path / "ray") == expected
+    plain = tmp_path / "plain"
+    assert _run(inputs, "--out-dir", plain, "--model", sr_model_x2, "--width", "30", "-q") == 0
+    assert _outputs(plain) != expected  # --seamless did change the pixels
+    capsys.readouterr()
+    bad = ("--model", sr_model_x2, "--scale", "9", "--cluster", "local")
+    with pytest.raises(SystemExit) as done:
+        _run(inputs, "--out-dir", tmp_path / "bad", *bad)
+    assert done.value.code == cli.EXIT_USAGE
+    assert "scale 9.0 is out of range" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
 
 
 class _Killer(threading.Thread):
