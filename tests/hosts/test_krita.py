@@ -561,6 +561,14 @@ GUI_SCRIPT = (
 )
 
 
+def _gui_photo() -> np.ndarray:
+    """A 160x120 opaque RGBA photo crop for the GUI run (the README's dialog picture)."""
+    from pocketsr.engine.onnx_tools import natural_test_image
+
+    rgb = natural_test_image(160)[20:140]
+    return np.concatenate([rgb, np.full((120, 160, 1), 255, np.uint8)], axis=2)
+
+
 @pytest.mark.hosts
 @pytest.mark.parametrize("host", sorted(HOSTS))
 def test_gui_action_in_filter_menu_runs_the_dialog(
@@ -581,6 +589,11 @@ def test_gui_action_in_filter_menu_runs_the_dialog(
     env.pop("POCKETSR_TEST_COPIER")
     env["POCKETSR_GUI_RESULTS"] = str(tmp_path / "gui.json")
     env["POCKETSR_GUI_SCREENSHOT"] = str(tmp_path / "dialog.png")
+    env["POCKETSR_GUI_PREVIEW"] = str(tmp_path / "preview.raw")
+    photo = _gui_photo()
+    (tmp_path / "photo.raw").write_bytes(photo[..., [2, 1, 0, 3]].tobytes())  # Krita's BGRA
+    env["POCKETSR_GUI_IMAGE"] = str(tmp_path / "photo.raw")
+    env["POCKETSR_GUI_IMAGE_SIZE"] = f"{photo.shape[1]}x{photo.shape[0]}"
     script = GUI_SCRIPT.format(n=57 if host.endswith("debian12") else 58)
     if host.endswith("debian12"):
         if shutil.which("krita") is None or shutil.which("Xvfb") is None:
@@ -610,8 +623,21 @@ def test_gui_action_in_filter_menu_runs_the_dialog(
     assert facts["menus"] == ["Filter"]
     assert facts.get("dialog_accepted") and "message_box" not in facts, facts
     assert facts["strength_visible"] is True  # the default model has a partner
-    assert facts["before"] == [64, 48, 1]
-    assert facts["after"][:2] == [128, 96] and facts["after"][2][-1].startswith("PocketSR 2")
+    # The preview: a 1:1 crop of the default x2 upscale of the document's centre, exactly
+    # the engine's output for that region.
+    preview = facts.get("preview")
+    assert preview is not None, facts.get("preview_status")
+    x, y, w, h = preview["region"]
+    assert [w, h] == [128, 120] and preview["size"] == [256, 240] and facts["before_differs"]
+    from pocketsr.engine import Upscaler
+    from pocketsr.engine.types import Rect
+
+    expected = Upscaler().upscale(photo, roi=Rect(x, y, w, h), scale=2)
+    got = np.frombuffer((tmp_path / "preview.raw").read_bytes(), np.uint8)
+    assert np.array_equal(got.reshape(expected.shape), expected)
+    print(f"{host} preview of {w}x{h} px rendered in {preview['seconds']:.3f} s")
+    assert facts["before"] == [160, 120, 1]
+    assert facts["after"][:2] == [320, 240] and facts["after"][2][-1].startswith("PocketSR 2")
     assert facts["screenshot"] and (tmp_path / "dialog.png").stat().st_size > 1000
     keep = os.environ.get("POCKETSR_KRITA_SCREENSHOT")
     if keep:

@@ -54,7 +54,18 @@ def run_action() -> None:
     if document is None:
         show_error("PocketSR Upscale", "Open an image first.", [], parent)
         return
-    box = dialog.UpscaleDialog(document, dialog.read_settings(krita), _engine_info(), parent)
+    info = _engine_info()
+
+    def previewer(arguments: dict) -> object:
+        return api.preview(document, **arguments)
+
+    box = dialog.UpscaleDialog(
+        document,
+        dialog.read_settings(krita),
+        info,
+        parent,
+        previewer=previewer if info is not None else None,
+    )
     if not exec_dialog(box):
         return
     values = box.values()

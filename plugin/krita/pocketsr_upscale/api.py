@@ -19,7 +19,7 @@ from . import runner
 from .errors import Cancelled, UpscaleError
 from .host import KritaHost, add_layer, krita_instance, new_document
 
-__all__ = ["Cancelled", "UpscaleError", "upscale"]
+__all__ = ["Cancelled", "UpscaleError", "preview", "upscale"]
 
 SOURCES = ("layer", "image")
 OUTPUTS = ("layer", "document")
@@ -121,6 +121,43 @@ def _as_upscale_error(exc: Exception, engine: Any) -> UpscaleError:
     if code == "cancelled":
         return Cancelled("The upscale was cancelled; the image was not changed.", code, lines)
     return UpscaleError(str(exc), code, lines)
+
+
+def preview(
+    document: Any,
+    scale: float | None = 2,
+    *,
+    size: tuple[int, int] | None = None,
+    source: str = "layer",
+    use_selection: bool = True,
+    model: str | None = None,
+    tile: int | str | None = "auto",
+    device: str | None = "auto",
+    strength: float | None = None,
+    alpha_mode: str = "resample",
+    seamless: bool = False,
+    engine: Any = None,
+    output: str = "layer",
+) -> Any:
+    """The dialog's preview (a pocketsr_link Preview): a 1:1 crop of the upscaled selection
+    (or of the document's centre), before and after, as upscale() with these options would
+    give it. The document is only read (output is accepted, like upscale's, and unused)."""
+    try:
+        bridge_module = runner.load_bridge()
+    except Exception as exc:
+        raise _engine_failure(exc, None, engine is None) from exc
+    wire = bridge_module.wire
+    host = KritaHost(document, source, use_selection, wire)
+    controls = {"strength": strength, "alpha_mode": alpha_mode, "seamless": seamless}
+    options = _options(wire, scale, size, model, tile, device, controls)
+    bridge = engine
+    try:
+        bridge = bridge or runner.engine()
+        return bridge_module.render_preview(
+            bridge, host.read, wire.Size(*host.size), host.channels, host.dtype, host.box, options
+        )
+    except Exception as exc:
+        raise _engine_failure(exc, bridge, engine is None) from exc
 
 
 def upscale(

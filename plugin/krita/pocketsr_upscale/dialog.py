@@ -6,9 +6,10 @@ Values are remembered in Krita's own settings (kritarc, group "pocketsr_upscale"
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from .qt_compat import QtCore, QtWidgets
+from .qt_compat import QtCore, QtGui, QtWidgets
 
 GROUP = "pocketsr_upscale"
 TARGET_SIZE = ("Target size", "size")
@@ -29,6 +30,7 @@ ALPHA_MODES = (
     ("Through the model (crisp cut-out edges, ×2 time)", "model"),
 )
 DEFAULT_MODEL = "pocketsr-nano"  # what "Default" runs when the engine does not say
+PREVIEW_VIEW = 256  # the preview's side on screen (pocketsr_link.preview.PREVIEW_SIDE)
 
 
 class Choice(NamedTuple):
@@ -116,15 +118,29 @@ def _combo(items: tuple[tuple[str, str], ...], current: str) -> QtWidgets.QCombo
 
 
 class UpscaleDialog(QtWidgets.QDialog):
-    """Asks how to upscale one document; values() gives the answers as strings."""
+    """Asks how to upscale one document; values() gives the answers as strings.
+
+    previewer(upscale arguments) -> a Preview (api.preview for this document), or None for
+    a dialog without one; the preview is rendered when the dialog opens and again when an
+    option changes.
+    """
 
     def __init__(
-        self, document: Any, settings: dict[str, str], engine_info: dict | None, parent: Any = None
+        self,
+        document: Any,
+        settings: dict[str, str],
+        engine_info: dict | None,
+        parent: Any = None,
+        previewer: Callable[[dict[str, Any]], Any] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("PocketSR Upscale")
         self.doc_size = (document.width(), document.height())
-        form = QtWidgets.QFormLayout(self)
+        self.previewer = previewer
+        self.preview_result: Any = None
+        outer = QtWidgets.QHBoxLayout(self)
+        form = QtWidgets.QFormLayout()
+        outer.addLayout(form)
 
         dynamic = engine_items(engine_info or {})
         self.combos: dict[str, QtWidgets.QComboBox] = {}
@@ -162,6 +178,62 @@ class UpscaleDialog(QtWidgets.QDialog):
         self._scale_changed()
         self.combos["model"].currentIndexChanged.connect(self._model_changed)
         self._show_strength()
+        if previewer is not None:
+            outer.addLayout(self._preview_column())
+
+    def _preview_column(self) -> QtWidgets.QVBoxLayout:
+        """The 1:1 preview, its before/after toggle and what it shows."""
+        column = QtWidgets.QVBoxLayout()
+        self.preview_label = QtWidgets.QLabel("Rendering the preview…")
+        self.preview_label.setFixedSize(PREVIEW_VIEW, PREVIEW_VIEW)
+        self.preview_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.preview_label.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
+        self.show_before = QtWidgets.QCheckBox("Show the original (before)")
+        self.preview_status = QtWidgets.QLabel("")
+        self.preview_status.setWordWrap(True)
+        self.preview_status.setMaximumWidth(PREVIEW_VIEW)
+        column.addWidget(self.preview_label)
+        column.addWidget(self.show_before)
+        column.addWidget(self.preview_status)
+        column.addStretch(1)
+        self._rerender = QtCore.QTimer(self)
+        self._rerender.setSingleShot(True)
+        self._rerender.setInterval(250)
+        self._rerender.timeout.connect(self.render_preview)
+        for combo in self.combos.values():
+            combo.currentIndexChanged.connect(self._rerender.start)
+        for box in (self.width_box, self.height_box, self.strength):
+            box.valueChanged.connect(self._rerender.start)
+        for check in (self.seamless, self.selection):
+            check.toggled.connect(self._rerender.start)
+        self.show_before.toggled.connect(self._show_preview)
+        QtCore.QTimer.singleShot(0, self.render_preview)
+        return column
+
+    def render_preview(self) -> None:
+        """Render the preview for the values shown now (never changes the document)."""
+        try:
+            self.preview_result = self.previewer(upscale_arguments(self.values()))
+        except Exception as exc:  # the dialog stays usable; the reason is shown
+            self.preview_result = None
+            self.preview_label.setText("No preview")
+            self.preview_status.setText(str(exc))
+            return
+        region = self.preview_result.region
+        self.preview_status.setText(
+            f"1:1, {region.width}×{region.height} px at {region.x},{region.y}: "
+            f"{self.preview_result.seconds:.2f} s"
+        )
+        self._show_preview()
+
+    def _show_preview(self, *_: object) -> None:
+        result = self.preview_result
+        if result is None:
+            return
+        data = result.before if self.show_before.isChecked() else result.after
+        width, height = result.size
+        image = QtGui.QImage(data, width, height, width * 4, QtGui.QImage.Format.Format_RGBA8888)
+        self.preview_label.setPixmap(QtGui.QPixmap.fromImage(image.copy()))
 
     def _strength_row(self, settings: dict[str, str]) -> QtWidgets.QWidget:
         """Fidelity ... detail: a slider from 0 to 100 with its value beside it."""

@@ -36,6 +36,23 @@ def _answer_dialogs():
         facts["message_box"] = widget.text()
         widget.accept()
     elif isinstance(widget, QDialog) and widget.windowTitle() == "PocketSR Upscale":
+        preview = getattr(widget, "preview_result", None)
+        ticks = facts["dialog_ticks"] = facts.get("dialog_ticks", 0) + 1
+        if preview is None and ticks < 40:
+            return  # the preview renders when the dialog opens: wait for it (12 s at most)
+        if preview is not None:
+            with open(os.environ["POCKETSR_GUI_PREVIEW"], "wb") as f:
+                f.write(preview.after)
+            facts["preview"] = {
+                "region": list(preview.region),
+                "size": list(preview.size),
+                "seconds": preview.seconds,
+            }
+            widget.show_before.setChecked(True)
+            facts["before_differs"] = preview.before != preview.after
+            widget.show_before.setChecked(False)
+        else:
+            facts["preview_status"] = widget.preview_status.text()
         shot = os.environ.get("POCKETSR_GUI_SCREENSHOT")
         if shot and "screenshot" not in facts:
             facts["screenshot"] = bool(widget.grab().save(shot))
@@ -59,9 +76,11 @@ def _run():
         facts["action"] = action.objectName() if action is not None else None
         facts["action_text"] = action.text() if action is not None else None
         facts["menus"] = _menus_holding(window, "pocketsr_upscale")
-        doc = krita.createDocument(64, 48, "gui-test", "RGBA", "U8", "", 72.0)
+        width, height = (int(v) for v in os.environ["POCKETSR_GUI_IMAGE_SIZE"].split("x"))
+        doc = krita.createDocument(width, height, "gui-test", "RGBA", "U8", "", 72.0)
         layer = doc.topLevelNodes()[0]
-        layer.setPixelData(bytes(range(256)) * (64 * 48 * 4 // 256), 0, 0, 64, 48)
+        with open(os.environ["POCKETSR_GUI_IMAGE"], "rb") as f:  # BGRA, Krita's 8-bit order
+            layer.setPixelData(f.read(), 0, 0, width, height)
         window.addView(doc)
         krita.setActiveDocument(doc)
         facts["before"] = [doc.width(), doc.height(), len(doc.topLevelNodes())]
