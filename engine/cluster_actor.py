@@ -92,7 +92,7 @@ class UpscaleWorker:
                 result.update(status="done", width=out.width, height=out.height)
             except Exception as exc:
                 result.update(status="failed", message=_sentence(exc))
-        result["seconds"] = time.perf_counter() - start
+        result["seconds"] = round(time.perf_counter() - start, 4)
         result["warnings"] = [str(w.message) for w in caught]
         return result
 
