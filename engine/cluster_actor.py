@@ -69,10 +69,13 @@ class UpscaleWorker:
             return str(exc)
         return None
 
-    def upscale(self, source: str, target: str, replace: bool = False) -> dict[str, Any]:
+    def upscale(
+        self, source: str, target: str, replace: bool = False, retry: bool = False
+    ) -> dict[str, Any]:
         """Upscale one file to `target` (written atomically); its result, never an exception.
 
         replace: redo an existing output that is not whole even without --overwrite.
+        retry: an earlier attempt's worker was lost; an output it renamed into place is kept.
         """
         from .cli_plan import Job
         from .cli_upscale import _sentence, upscale_file
@@ -82,6 +85,9 @@ class UpscaleWorker:
         if replace and not args.overwrite:
             args = argparse.Namespace(**{**vars(args), "overwrite": True})
         result: dict[str, Any] = {"source": source, "target": target, "pid": os.getpid()}
+        earlier = retry and not replace and not args.overwrite
+        if earlier and Path(target).exists():
+            return {**result, "status": "done", "message": "written by an earlier attempt"}
         start = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -91,7 +97,10 @@ class UpscaleWorker:
                 )
                 result.update(status="done", width=out.width, height=out.height)
             except Exception as exc:
-                result.update(status="failed", message=_sentence(exc))
+                if earlier and Path(target).exists():  # the lost attempt was still writing
+                    result.update(status="done", message="written by an earlier attempt")
+                else:
+                    result.update(status="failed", message=_sentence(exc))
         result["seconds"] = round(time.perf_counter() - start, 4)
         result["warnings"] = [str(w.message) for w in caught]
         return result

@@ -134,7 +134,7 @@ def dispatch(
             job = queue.popleft()
             attempts[job] += 1
             call = pool.actors[index].upscale.remote(
-                str(jobs[job].source), str(jobs[job].target), job in replace
+                str(jobs[job].source), str(jobs[job].target), job in replace, attempts[job] > 1
             )
             running[call] = (index, job)
             pool.slots[index] -= 1
@@ -158,6 +158,7 @@ def dispatch(
                     queue.appendleft(job)
                     continue
             except ray.exceptions.RayError as exc:
+                pool.slots[index] += 1
                 result = {"status": "failed", "message": f"the Ray task failed ({exc})."}
             else:
                 pool.slots[index] += 1
