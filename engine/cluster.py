@@ -153,6 +153,10 @@ def _run(ray: Any, args: argparse.Namespace, files: int, start: float) -> int:
             bar.show(len(skipped), 0.0)
 
             def on_result(index: int, result: dict[str, Any]) -> None:
+                if result["status"] == "retry":
+                    bar.close()
+                    say(f"{todo[index].source}: its Ray worker died; trying it again.")
+                    return
                 summary.add(_entry(todo[index], result))
                 if result["status"] == "failed" or result.get("warnings"):
                     bar.close()

@@ -119,7 +119,8 @@ def dispatch(
     """Hand every job to the actors until each has a result; the number of retries.
 
     replace: indices of jobs whose existing output is not whole and is to be redone.
-    on_result(index, result) gets each file's outcome once; returns when all are in or when
+    on_result(index, result) gets each file's outcome once (and a "retry" status each time
+    its worker died and it went back to the queue); returns when all are in or when
     cancelled() turns true (the caller then stops the pool).
     """
     ray = pool.ray
@@ -156,6 +157,7 @@ def dispatch(
                 result = _after_death(pool, index, jobs[job], attempts[job], job in replace)
                 if result is None:
                     queue.appendleft(job)
+                    on_result(job, {"status": "retry", "attempt": attempts[job]})
                     continue
             except ray.exceptions.RayError as exc:
                 pool.slots[index] += 1

@@ -179,7 +179,9 @@ def test_a_worker_killed_mid_image_leaves_whole_outputs_and_no_work_files(
         killer.join()
     assert killer.killed, "no worker was caught mid-image"
     assert code == cli.EXIT_FAILED
-    assert "11 upscaled, 0 skipped (already whole), 1 failed" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "11 upscaled, 0 skipped (already whole), 1 failed" in err
+    assert "its Ray worker died; trying it again." in err
     report = _report(out)
     assert report["retries"] >= 1 and report["done"] == 11
     assert not _work_files(out), "a working file was left"
