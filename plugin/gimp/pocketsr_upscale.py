@@ -63,29 +63,55 @@ class PocketSRUpscale(Gimp.PlugIn):
             message = "PocketSR Upscale works on one layer: select exactly one layer."
             Gimp.message(message)
             return _error(procedure, Gimp.PDBStatusType.CALLING_ERROR, message)
-        if interactive and not _dialog(procedure, config):
-            return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
         try:
             bridge = load_bridge(HERE)
         except ImportError as exc:
             Gimp.message(str(exc))
             return _error(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, str(exc))
         host = Gimp3Host(interactive=interactive)
-        outcome = adapter.run(host, bridge, image, drawables[0], values_from_config(config))
+        engine = None
+        try:
+            if interactive:
+                engine = _connect(bridge)
+                if not _dialog(procedure, config, host, bridge, engine, image, drawables[0]):
+                    return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+            outcome = adapter.run(host, bridge, image, drawables[0], values_from_config(config),
+                                  engine=engine)
+        finally:
+            if engine is not None:
+                engine.close()
         if not outcome.ok:
             return _error(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, outcome.message)
         Gimp.displays_flush()
         return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
 
 
-def _dialog(procedure, config):
-    """Show the procedure's dialog (GIMP keeps the last values); False when cancelled."""
+def _connect(bridge):
+    """A connected engine for the dialog's preview and the run, or None (the run then
+    connects itself and reports what failed)."""
+    try:
+        return bridge.connect()
+    except bridge.BridgeError:
+        return None
+
+
+def _dialog(procedure, config, host, bridge, engine, image, drawable):
+    """Show the procedure's dialog (GIMP keeps the last values) with the preview when the
+    engine answers; False when cancelled."""
     gi.require_version("GimpUi", "3.0")
     from gi.repository import GimpUi
 
     GimpUi.init("pocketsr_upscale")
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "PocketSR Upscale")
+    dialog.get_scale_entry("strength", 1.0)  # a slider; fill() takes the widget made here
     dialog.fill(None)
+    if engine is not None:
+        from pocketsr_gimp.gimp3_preview import DialogPreview
+
+        def render(values):
+            return adapter.preview(host, bridge, engine, image, drawable, values)
+
+        dialog.preview = DialogPreview(dialog, config, values_from_config, render)
     ok = dialog.run()
     dialog.destroy()
     return ok

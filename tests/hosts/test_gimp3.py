@@ -457,31 +457,38 @@ def test_killing_the_plugin_mid_job_kills_the_worker_and_leaves_the_image(gimp):
     print(f"killed at {cpu_at_kill:.1f} s of worker CPU; worker gone after {gone_after:.2f} s")
 
 
-def test_dialog_shows_under_xvfb(gimp):
-    """The interactive run opens the procedure dialog (GimpUi.ProcedureDialog) under Xvfb.
+def _find_block(shot: np.ndarray, block: np.ndarray) -> tuple[int, int] | None:
+    """(x, y) where block appears exactly in the screenshot, or None."""
+    h, w = block.shape[:2]
+    for y, x in np.argwhere(np.all(shot == block[0, 0], axis=2)):
+        inside = y + h <= shot.shape[0] and x + w <= shot.shape[1]
+        if inside and np.array_equal(shot[y : y + h, x : x + w], block):
+            return int(x), int(y)
+    return None
+
+
+def test_dialog_shows_under_xvfb(gimp, engine):
+    """The interactive run opens the procedure dialog (GimpUi.ProcedureDialog) under Xvfb,
+    with the 1:1 preview of the upscale: the screenshot holds, pixel for pixel, the engine's
+    x4 output of the 64x64 crop at the image's centre.
 
     The screenshot is kept in POCKETSR_SCREENSHOT_DIR when set (the README's picture). The
     dialog is then closed the way GIMP's Cancel would: by killing the plug-in.
     """
-    rng = np.random.default_rng(5)
+    from pocketsr.engine.onnx_tools import natural_test_image
+
+    photo = np.ascontiguousarray(natural_test_image(160)[20:140])
     marker = gimp.home / "dialog-started"
     shot = gimp.home / "gimp-dialog.png"
-    case = make_case(
-        gimp.home,
-        "dialog",
-        pixels(rng, 32, 40, 3, "uint8"),
-        "u8",
-        marker=str(marker),
-        run_mode="interactive",
-    )
+    case = make_case(gimp.home, "dialog", photo, "u8", marker=str(marker), run_mode="interactive")
     spec_path, out = gimp.write_spec("dialog", [case])
     argv, env = gimp.command(spec_path)
     display = f":{100 + os.getpid() % 100}"
     gimp_cmd = shlex.join(argv[argv.index("--") + 1 :])
     script = (
-        f"Xvfb {display} -screen 0 1024x768x24 -nolisten tcp -ac >/dev/null 2>&1 & xv=$!; "
+        f"Xvfb {display} -screen 0 1024x1024x24 -nolisten tcp -ac >/dev/null 2>&1 & xv=$!; "
         f"export DISPLAY={display}; sleep 1; "
-        f"python3 {Path(__file__).with_name('xshot.py')} {shot} {marker} 6 & "
+        f"python3 {Path(__file__).with_name('xshot.py')} {shot} {marker} 10 & "
         f"{gimp_cmd}; kill $xv"
     )
     argv = [*argv[: argv.index("--") + 1], "sh", "-c", script]
@@ -504,6 +511,11 @@ def test_dialog_shows_under_xvfb(gimp):
     header = shot.read_bytes()[:24]
     width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
     assert width > 200 and height > 150, (width, height)
+    from PIL import Image
+
+    screen = np.asarray(Image.open(shot).convert("RGB"))
+    expected = engine.upscale(photo, roi=Rect(48, 28, 64, 64), scale=4)
+    assert _find_block(screen, expected) is not None, "the preview is not in the dialog"
     keep = os.environ.get("POCKETSR_SCREENSHOT_DIR")
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)

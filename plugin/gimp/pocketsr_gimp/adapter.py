@@ -42,10 +42,40 @@ def explain(exc, what):
     return text
 
 
-def run(host, bridge, image, drawable, values):
+def _region(host, image, drawable, desc):
+    """(region, box): what to upscale in layer pixels, and the selection's part of it (None
+    without a selection); OptionsError when the selection misses the layer."""
+    box = host.selection_box(image, drawable)
+    layer_rect = Rect(0, 0, desc.width, desc.height)
+    region = layer_rect if box is None else box.intersect(layer_rect)
+    if region.is_empty:
+        raise OptionsError("The selection does not touch the layer %s: select part of it, "
+                           u"or Select \u2192 None, then run the filter again." % desc.name)
+    return region, None if box is None else region
+
+
+def preview(host, bridge, engine, image, drawable, values):
+    """The dialog's Preview of upscaling the drawable as `values` ask (reads only).
+
+    engine: a connected bridge; raises OptionsError or the bridge's errors.
+    """
+    options = Options.from_values(values)
+    desc = host.describe(drawable)
+    if desc.kind == "indexed":
+        raise OptionsError(INDEXED_MESSAGE)
+    _, box = _region(host, image, drawable, desc)
+    opts = bridge.wire.UpscaleOptions.from_wire(options.upscale_options())
+    return bridge.render_preview(
+        engine, lambda rect: host.read(drawable, rect, desc),
+        bridge.wire.Size(desc.width, desc.height), desc.channels, desc.dtype,
+        None if box is None else bridge.wire.Rect(*box), opts)
+
+
+def run(host, bridge, image, drawable, values, engine=None):
     """Upscale the drawable (or its selection) as `values` ask; returns an Outcome.
 
-    host: a Host; bridge: the pocketsr_bridge module; values: {argument name: value}.
+    host: a Host; bridge: the pocketsr_bridge module; values: {argument name: value};
+    engine: a connected bridge to use (the dialog's), else one is connected and closed.
     Failures are reported with host.message and an Outcome with ok=False; the image is then
     unchanged.
     """
@@ -56,18 +86,16 @@ def run(host, bridge, image, drawable, values):
     desc = host.describe(drawable)
     if desc.kind == "indexed":
         return _fail(host, INDEXED_MESSAGE)
-    box = host.selection_box(image, drawable)
-    layer_rect = Rect(0, 0, desc.width, desc.height)
-    region = layer_rect if box is None else box.intersect(layer_rect)
-    if region.is_empty:
-        return _fail(host, "The selection does not touch the layer %s: select part of it, "
-                           u"or Select \u2192 None, then run the filter again." % desc.name)
-    box = None if box is None else region
+    try:
+        region, box = _region(host, image, drawable, desc)
+    except OptionsError as exc:
+        return _fail(host, str(exc))
     what = "the layer %s" % desc.name
-    engine = None
+    own_engine = engine is None
     try:
         try:
-            engine = bridge.connect()
+            if own_engine:
+                engine = bridge.connect()
             # The engine says what to read (the box plus its model's context) and what it gives.
             plan = engine.plan(desc.width, desc.height, desc.channels, roi=box,
                                options=options.upscale_options())
@@ -81,7 +109,7 @@ def run(host, bridge, image, drawable, values):
         except bridge.BridgeError as exc:
             return _fail(host, explain(exc, what))
     finally:
-        if engine is not None:
+        if own_engine and engine is not None:
             engine.close()
     host.progress(text="PocketSR: writing the result", fraction=0.97)
     made = _apply(host, image, drawable, desc, options, plan, box, result)

@@ -111,12 +111,13 @@ class Options(collections.namedtuple(
 
         A target width or height wins over the scale (0 on the other side keeps the aspect);
         `size` (the plan's output Size) pins the exact output of the region. The strength
-        goes only to a model with a partner (`model`: the plan's ModelInfo).
+        is left out for a model without a partner (`model`: the plan's ModelInfo, once
+        known).
         """
         options = {"model": self.model, "device": self.device,
                    "tile": "auto" if not self.tile else int(self.tile),
                    "alpha_mode": self.alpha_mode, "seamless": self.seamless}
-        if model is not None and model.has_strength:
+        if model is None or model.has_strength:
             options["strength"] = self.strength
         if size is not None:
             options["size"] = [int(size[0]), int(size[1])]
