@@ -6,8 +6,8 @@ the file of the model with its float initializers replaced in place by
 (1 - t) * low + t * high, where t is the strength measured from the fidelity end; ONNX
 Runtime loads it from bytes with every graph optimisation, as it loads the file itself
 (overriding initializers through SessionOptions.add_initializer was measured to be ignored
-by ORT_ENABLE_ALL's layout passes, and ORT_ENABLE_BASIC runs 1.45x slower). Strength 0 and 1
-reproduce the two models bit for bit.
+by ORT_ENABLE_ALL's layout passes, and ORT_ENABLE_BASIC runs the network 1.45-2.5x slower;
+bench/controls.py). Strength 0 and 1 reproduce the two models bit for bit.
 """
 
 from __future__ import annotations
