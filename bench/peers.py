@@ -139,16 +139,29 @@ def ncnn_method(name: str, threads: int = 1) -> Method:
 
 
 def pocketsr_method(name: str, threads: int = 1) -> Method:
-    """Return a PocketSR model run through the product engine's Upscaler."""
+    """Return a PocketSR model run through the product engine's Upscaler.
+
+    NAME@S runs a model with a partner at strength S (0 fidelity .. 1 detail), e.g.
+    pocketsr-nano@0.5.
+    """
     try:
         from pocketsr.engine import Upscaler
     except ImportError as exc:
         raise MethodUnavailable(f"{name}: pocketsr.engine.Upscaler not available ({exc})") from exc
+    model, _, strength = name.partition("@")
     try:
-        up = _make_upscaler(Upscaler, name, threads)
+        up = _make_upscaler(Upscaler, model, threads)
+        if strength:
+            up.check_strength(float(strength))
     except Exception as exc:  # the engine reports a missing model in its own way
         raise MethodUnavailable(f"{name}: engine could not load it ({exc})") from exc
-    return Method(name, up.upscale, note="PocketSR engine (onnxruntime)")
+    if not strength:
+        return Method(name, up.upscale, note="PocketSR engine (onnxruntime)")
+
+    def mixed(lr: np.ndarray) -> np.ndarray:
+        return up.upscale(lr, strength=float(strength))
+
+    return Method(name, mixed, note=f"PocketSR engine (onnxruntime), strength {strength}")
 
 
 def _make_upscaler(cls: type, name: str, threads: int) -> object:

@@ -52,6 +52,16 @@ def test_unknown_model_is_reported_not_raised():
         make_method("no-such-model-xyz")
 
 
+def test_a_strength_method_runs_the_mix():
+    from pocketsr.engine import Upscaler
+
+    lr = _img(12, 10)
+    mixed = make_method("pocketsr-nano@0.5").upscale(lr)
+    assert np.array_equal(mixed, Upscaler("pocketsr-nano").upscale(lr, strength=0.5))
+    _, missing = available_methods(["pocketsr-nano@1.5"])
+    assert "strength" in missing["pocketsr-nano@1.5"]
+
+
 def test_load_set_pairs_and_hr_only(tmp_path):
     _save(tmp_path / "P" / "HR" / "a.png", _img(42, 37))
     _save(tmp_path / "P" / "LRx4" / "a.png", _img(10, 9))
