@@ -40,7 +40,6 @@ class Upscaler:
         memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB,
     ) -> None:
         self._session = ModelSession(model_path(model), device=device, threads=threads)
-        self._fallbacks: dict[int, ModelSession] = {}  # id(session) -> its CPU copy
         self._blend: WeightBlend | None = None
         self._mixed: dict[float, ModelSession] = {}  # strength -> session, the last two
         self.info: ModelInfo = read_model_info(self._session)
@@ -247,10 +246,7 @@ class Upscaler:
                 RuntimeWarning,
                 stacklevel=5,  # upscale(), as before the split
             )
-            fallback = self._fallbacks.get(id(session))
-            if fallback is None:
-                fallback = self._fallbacks[id(session)] = session.cpu_copy()
-            result = self._run_model(fallback, batch, cancel)
+            result = self._run_model(session.cpu_fallback(), batch, cancel)
             if not np.isfinite(result).all():
                 raise ModelError(
                     f"The model '{self.info.name}' produces NaN or infinite values even on the CPU."

@@ -96,6 +96,7 @@ class ModelSession:
         self.path = Path(path)
         self.device = device
         self._model_bytes = model_bytes
+        self._cpu_fallback: ModelSession | None = None
         if threads is not None and (not isinstance(threads, int) or threads < 0):
             raise InvalidOptionError(f"threads must be a positive whole number, not {threads!r}.")
         threads = usable_threads(threads)
@@ -182,6 +183,12 @@ class ModelSession:
             if watcher is not None:
                 watcher.join()
         return np.asarray(result, dtype=np.float32)
+
+    def cpu_fallback(self) -> ModelSession:
+        """This session's CPU copy, made on first use and kept (the safe fp32 fallback)."""
+        if self._cpu_fallback is None:
+            self._cpu_fallback = self.cpu_copy()
+        return self._cpu_fallback
 
     def cpu_copy(self) -> ModelSession:
         """A new CPU-only session of the same model (the safe fp32 fallback)."""
