@@ -9,7 +9,8 @@ from .cli_common import EXIT_FAILED, EXIT_OK, EXIT_SETUP, UsageError, say
 
 
 def describe(info: Any) -> str:
-    """A model's name, scale, channels, version and licence, then its description and path."""
+    """A model's name, scale, channels, version and licence, then its description, speed,
+    strength partner and path."""
     lines = [
         f"{info.name}  x{info.scale}  {info.in_channels}->{info.out_channels} channels"
         f"  version {info.version}  licence {info.license}"
@@ -20,6 +21,12 @@ def describe(info: Any) -> str:
     if speed:
         lines.append(
             f"    speed: {speed} output megapixels/s on one CPU thread (measured when added)"
+        )
+    if info.has_strength:
+        end = "fidelity" if info.strength == 0 else "detail" if info.strength == 1 else "mixed"
+        lines.append(
+            f"    strength: mixes with {info.partner} from 0 (fidelity) to 1 (detail); "
+            f"these are the {end} weights ({info.strength:g})"
         )
     if info.path:
         lines.append(f"    {info.path}")

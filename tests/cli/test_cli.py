@@ -196,6 +196,13 @@ def test_models_lists_given_files(
     assert "junk.onnx" in capsys.readouterr().err
 
 
+def test_models_says_which_pair_up(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run("models") == 0
+    out = capsys.readouterr().out
+    assert "strength: mixes with pocketsr-nano-fidelity from 0 (fidelity) to 1 (detail)" in out
+    assert "strength: mixes with pocketsr-nano from 0" in out
+
+
 def test_demo_writes_before_and_after(
     tmp_path: Path, sr_model_x2: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
