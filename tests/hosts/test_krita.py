@@ -629,6 +629,7 @@ def test_gui_action_in_filter_menu_runs_the_dialog(
     assert preview is not None, facts.get("preview_status")
     x, y, w, h = preview["region"]
     assert [w, h] == [128, 120] and preview["size"] == [256, 240] and facts["before_differs"]
+    assert facts["during_preview"] == [160, 120, 1]  # the preview changed nothing
     from pocketsr.engine import Upscaler
     from pocketsr.engine.types import Rect
 

@@ -48,6 +48,8 @@ def _answer_dialogs():
                 "size": list(preview.size),
                 "seconds": preview.seconds,
             }
+            doc = Krita.instance().activeDocument()
+            facts["during_preview"] = [doc.width(), doc.height(), len(doc.topLevelNodes())]
             widget.show_before.setChecked(True)
             facts["before_differs"] = preview.before != preview.after
             widget.show_before.setChecked(False)
