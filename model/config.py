@@ -86,6 +86,9 @@ class StageConfig:
     feature: float = 0.0
     distill: float = 0.0
     gan: float = 0.0
+    # The adversarial stage's discriminator: "unet" (per pixel) or "patch" (per 8x8 patch,
+    # about 7x cheaper; see model/discriminator.py).
+    disc: str = "unet"
     # L1 against the distillation teacher's output (stage "detail").
     teacher_l1: float = 0.0
     # Share of pairs whose LR is a plain bicubic downscale instead of the realistic degradation.

@@ -36,7 +36,7 @@ from . import losses
 from .baseline import PlainSR
 from .config import NetConfig, RecipeConfig, StageConfig, load_recipe
 from .data import PairBatch, load_photos, make_pool
-from .discriminator import UNetDiscriminator
+from .discriminator import DISCRIMINATORS
 from .network import AutoEncoder, PocketSR, attach_light, prune_heavy
 
 STAGES = ("ae", "teacher", "prune", "refine", "detail")
@@ -335,7 +335,10 @@ class StageRun:
             self.helpers = init_from_previous(stage, probe, self.out, dev, warm_start=True)
             del probe
         self.ema = EMA(self.model, self.cfg.ema)
-        self.disc = UNetDiscriminator().to(dev) if self.cfg.gan > 0 else None
+        if self.cfg.disc not in DISCRIMINATORS:
+            known = ", ".join(DISCRIMINATORS)
+            raise SystemExit(f"disc must be one of {known}, not {self.cfg.disc}")
+        self.disc = DISCRIMINATORS[self.cfg.disc]().to(dev) if self.cfg.gan > 0 else None
         self.step, self.elapsed = 0, 0.0
         if ck is not None:
             self.model.load_state_dict(ck["model"])

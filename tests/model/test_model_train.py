@@ -52,6 +52,21 @@ def test_prune_stage_logs_the_prune_and_saves_a_pruned_student(trained_run):
     assert _ck(trained_run / "teacher_final.pt")["pruned"] is False
 
 
+def test_the_patch_discriminator_trains_the_adversarial_stage(
+    trained_run, tmp_path, tiny_recipe, photos_dir
+):
+    out = tmp_path / "run"
+    shutil.copytree(trained_run, out)
+    args = train_args(tiny_recipe, photos_dir, out, "gan", "--restart", "--set", "disc=patch")
+    assert train.main(args) == 0
+    final = _ck(out / "gan_final.pt")
+    assert final["step"] == 3 and any(k.startswith("body.") for k in final["disc"])
+    gan = [r for r in _log(out) if r["stage"] == "gan" and "gan" in r]
+    assert gan and all("d" in r for r in gan)
+    with pytest.raises(SystemExit, match="disc must be one of unet, patch"):
+        train.main(train_args(tiny_recipe, photos_dir, out, "gan", "--restart", "--set", "disc=x"))
+
+
 def test_plain_baseline_stage(tmp_path, tiny_recipe, photos_dir):
     assert train.main(train_args(tiny_recipe, photos_dir, tmp_path, "plain")) == 0
     final = _ck(tmp_path / "plain_final.pt")
