@@ -1,16 +1,22 @@
-"""Shared fixtures: small deterministic ONNX SR models (tests/engine/onnx_models.py), Python 2.7."""
+"""Shared fixtures: small deterministic ONNX SR models (tests/engine/onnx_models.py), Python 2.7;
+the repository root on sys.path (for `bench`)."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
 import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 _HELPERS = Path(__file__).resolve().parent / "engine" / "onnx_models.py"
+# The repository root, so that `bench` (the benchmarks and their metrics) imports in tests.
+_ROOT = Path(__file__).resolve().parents[1]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
 
 
 def _load_helpers() -> ModuleType:

@@ -185,6 +185,8 @@ def test_seamless_texture_tiles_after_the_upscale(pair) -> None:
     seam, interior = _seam_against_interior(seamless)
     assert seam <= interior  # measured 4.1 against interior steps of median 3.2
     assert _seam_against_interior(mirrored)[0] > 3 * interior  # reflect: measured 25.6
-    # The same pixels as the middle of the texture tiled 3x3 and upscaled whole.
-    middle = pair[0].upscale(np.tile(texture, (3, 3, 1)))[160:320, 192:384]
-    assert np.abs(seamless.astype(int) - middle).max() <= 4
+    # The same pixels as the middle of the texture tiled 3x3 and upscaled whole, as far as
+    # tiles agree (measured 53 dB for the default 0.4.0, 50 dB for the fidelity weights).
+    middle = pair[0].upscale(np.tile(texture, (3, 3, 1)))[160:320, 192:384].astype(float)
+    mse = np.mean((seamless.astype(float) - middle) ** 2)
+    assert 10 * np.log10(255**2 / mse) >= 45
