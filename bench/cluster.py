@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from bench.machine import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,25 +41,6 @@ def images(folder: Path, count: int, side: int) -> Path:
         pixels = np.asarray(Image.fromarray(small).resize((side, side), Image.BICUBIC))
         write_image(folder / f"img{i:02d}.png", pixels, ImageMeta())
     return folder
-
-
-def machine() -> dict:
-    """The CPU model and cores (lscpu), memory, load and versions."""
-    info: dict = {"python": platform.python_version(), "cores": os.cpu_count()}
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in lscpu.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("Model name", "Core(s) per socket", "Thread(s) per core"):
-                info[key.strip()] = value.strip()
-    except OSError:
-        pass
-    info["load_average_before"] = os.getloadavg()
-    import onnxruntime
-    import ray
-
-    info["onnxruntime"], info["ray"] = onnxruntime.__version__, ray.__version__
-    return info
 
 
 def command(folder: Path, out: Path, extra: list[str]) -> dict:
@@ -163,7 +145,10 @@ def main() -> None:
     parser.add_argument("--per-size", type=int, default=20, help="images per size in part 2")
     parser.add_argument("--json", type=Path, help="also write the JSON here")
     args = parser.parse_args()
-    report: dict = {"machine": machine(), "model": "embedded default (pocketsr-nano)"}
+    report: dict = {
+        "machine": machine(("onnxruntime", "ray")),
+        "model": "embedded default (pocketsr-nano)",
+    }
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         folder = images(tmp / "in", args.images, args.side)

@@ -23,7 +23,7 @@ import time
 import numpy as np
 import onnxruntime as ort
 
-from bench.cluster import machine
+from bench.machine import machine
 from pocketsr.engine import Upscaler
 from pocketsr.engine.model_paths import WEIGHTS_DIR
 from pocketsr.engine.onnx_tools import natural_test_image
