@@ -33,10 +33,7 @@ class ProgressBar:
         if not self.tty:
             print(f"{self.label}: {counts.strip()}{eta}", file=self.stream, flush=True)
             return
-        width = 24
-        filled = round(width * progress.fraction)
-        bar = f"[{'#' * filled}{'.' * (width - filled)}]"
-        line = f"\r{self.label}  {bar} {counts}  {clock(progress.elapsed)}{eta}"
+        line = f"\r{self.label}  {bar(progress.fraction)} {counts}  {clock(progress.elapsed)}{eta}"
         self.stream.write(line + "\x1b[K")
         self.stream.flush()
         self._drawn = True
@@ -47,6 +44,12 @@ class ProgressBar:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
             self._drawn = False
+
+
+def bar(fraction: float, width: int = 24) -> str:
+    """A text progress bar, [####....], filled to fraction (0..1)."""
+    filled = round(width * fraction)
+    return f"[{'#' * filled}{'.' * (width - filled)}]"
 
 
 def clock(seconds: float) -> str:

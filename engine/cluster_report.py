@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from .cli_progress import clock
+from .cli_progress import bar, clock
 
 REPORT_NAME = "pocketsr-report.json"
 
@@ -42,8 +42,7 @@ class FilesBar:
         if not self.tty:
             print(f"pocketsr: {counts}", file=self.stream, flush=True)
             return
-        filled = round(24 * files / self.total)
-        self.stream.write(f"\r[{'#' * filled}{'.' * (24 - filled)}] {counts}\x1b[K")
+        self.stream.write(f"\r{bar(files / self.total)} {counts}\x1b[K")
         self.stream.flush()
         self._drawn = True
 

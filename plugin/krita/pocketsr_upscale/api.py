@@ -123,6 +123,19 @@ def _as_upscale_error(exc: Exception, engine: Any) -> UpscaleError:
     return UpscaleError(str(exc), code, lines)
 
 
+def _prepare(
+    document: Any, source: str, use_selection: bool, option_args: tuple, engine: Any
+) -> tuple[Any, KritaHost, Any]:
+    """(the bridge module, the document's KritaHost, the engine options) for preview() and
+    upscale(); option_args are _options()'s arguments after the wire module."""
+    try:
+        bridge_module = runner.load_bridge()
+    except Exception as exc:
+        raise _engine_failure(exc, None, engine is None) from exc
+    host = KritaHost(document, source, use_selection, bridge_module.wire)
+    return bridge_module, host, _options(bridge_module.wire, *option_args)
+
+
 def preview(
     document: Any,
     scale: float | None = 2,
@@ -142,14 +155,11 @@ def preview(
     """The dialog's preview (a pocketsr_link Preview): a 1:1 crop of the upscaled selection
     (or of the document's centre), before and after, as upscale() with these options would
     give it. The document is only read (output is accepted, like upscale's, and unused)."""
-    try:
-        bridge_module = runner.load_bridge()
-    except Exception as exc:
-        raise _engine_failure(exc, None, engine is None) from exc
-    wire = bridge_module.wire
-    host = KritaHost(document, source, use_selection, wire)
     controls = {"strength": strength, "alpha_mode": alpha_mode, "seamless": seamless}
-    options = _options(wire, scale, size, model, tile, device, controls)
+    bridge_module, host, options = _prepare(
+        document, source, use_selection, (scale, size, model, tile, device, controls), engine
+    )
+    wire = bridge_module.wire
     bridge = engine
     try:
         bridge = bridge or runner.engine()
@@ -201,13 +211,11 @@ def upscale(
         raise ValueError(f"source must be one of {SOURCES} and output one of {OUTPUTS}.")
     if document is None:
         raise UpscaleError("There is no open document to upscale.", code="no_document")
-    try:
-        wire = runner.load_bridge().wire
-    except Exception as exc:
-        raise _engine_failure(exc, None, engine is None) from exc
-    host = KritaHost(document, source, use_selection, wire)
     controls = {"strength": strength, "alpha_mode": alpha_mode, "seamless": seamless}
-    options = _options(wire, scale, size, model, tile, device, controls)
+    bridge_module, host, options = _prepare(
+        document, source, use_selection, (scale, size, model, tile, device, controls), engine
+    )
+    wire = bridge_module.wire
     bridge = engine
     try:
         bridge = bridge or runner.engine()
