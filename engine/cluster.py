@@ -215,7 +215,7 @@ def _sweep(pool: Any, jobs: list[Job]) -> None:
 
     folders = {job.target.parent for job in jobs}
     for folder in folders:
-        for pid in pool.pids:
+        for pid, node in zip(pool.pids, pool.nodes, strict=True):
             if pid is not None:
-                remove_work_files_of(pid, folder)
+                remove_work_files_of(pid, node, folder)
         clean_stale_work_files(folder)

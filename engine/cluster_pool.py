@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli_plan import Job
-from .work_files import WORK_PREFIX
+from .work_files import work_file_prefix
 
 MAX_ATTEMPTS = 3  # a file whose worker died this many times is reported, not tried again
 PER_ACTOR = 2  # calls queued on each actor: the next file is there when one ends
@@ -27,11 +27,11 @@ class SetupFailed(Exception):
     """No actor could load the model; str() is the engine's sentence."""
 
 
-def remove_work_files_of(pid: int, folder: Path) -> list[Path]:
-    """Remove the working files that process `pid` left in `folder` (it is known to be dead)."""
+def remove_work_files_of(pid: int, node: str, folder: Path) -> list[Path]:
+    """Remove the working files process `pid` of machine `node` left in `folder` (it is dead)."""
     removed = []
     with contextlib.suppress(OSError):
-        for path in folder.glob(f"{WORK_PREFIX}{pid}-*"):
+        for path in folder.glob(f"{work_file_prefix(pid, node)}*"):
             if path.suffix in (".part", ".raw"):
                 with contextlib.suppress(OSError):
                     path.unlink()
@@ -47,6 +47,7 @@ class ActorPool:
         self.overwrite = bool(fields.get("overwrite"))
         self.actors = [actor_cls.remote(fields) for _ in range(count)]
         self.pids: list[int | None] = [None] * count
+        self.nodes: list[str] = [""] * count  # each actor's machine (its work files say so)
         self.slots = [0] * count  # calls each actor may still be given
         self.dead: set[int] = set()
         self.readying = {actor.ready.remote(): i for i, actor in enumerate(self.actors)}
@@ -78,7 +79,7 @@ class ActorPool:
                 self.dead.add(index)
                 return None
             raise SetupFailed(state["error"])
-        self.pids[index] = state["pid"]
+        self.pids[index], self.nodes[index] = state["pid"], state["node"]
         self.slots[index] = PER_ACTOR
         return state
 
@@ -172,9 +173,10 @@ def _after_death(
     pool: ActorPool, index: int, job: Job, attempts: int, replace: bool
 ) -> dict[str, Any] | None:
     """A file's worker died: clean up after it; its result, or None to try it again."""
+    node = pool.nodes[index]
     pid = pool.died(index)
     if pid is not None:
-        remove_work_files_of(pid, job.target.parent)
+        remove_work_files_of(pid, node, job.target.parent)
     if not replace and not pool.overwrite and job.target.exists():
         # Renamed into place whole before the process died: the atomic write finished.
         return {"status": "done", "message": "written before its worker died"}

@@ -23,7 +23,7 @@ from pocketsr.engine.imageio import ImageMeta, read_image, write_image
 ray = pytest.importorskip("ray")
 
 pytestmark = pytest.mark.slow
-WORK_FILE = re.compile(r"^\.pocketsr-(\d+)-\w+\.(part|raw)$")
+WORK_FILE = re.compile(r"^\.pocketsr-(\d+)(@[0-9a-f]{8})?-\w+\.(part|raw)$")
 
 
 @pytest.fixture(scope="module")
