@@ -119,7 +119,7 @@ def _run(ray: Any, args: argparse.Namespace, files: int, start: float) -> int:
     from .cli_upscale import _clean_work_files
     from .cluster_actor import actor_class, worker_fields
     from .cluster_pool import ActorPool, SetupFailed, dispatch, wait_gone
-    from .cluster_report import FilesBar, RunSummary, report_path, write_report
+    from .cluster_report import FilesBar, RunSummary
     from .types import CancelToken
 
     count, cpus, gpus, threads = pool_shape(args, ray.cluster_resources(), files)
@@ -128,6 +128,7 @@ def _run(ray: Any, args: argparse.Namespace, files: int, start: float) -> int:
     pool = ActorPool(ray, actor_class(ray, cpus=cpus, gpus=gpus, restarts=-1), fields, count)
     token = CancelToken()
     jobs: list[Job] = []
+    summary: RunSummary | None = None
     try:
         with Interrupts(token):
             try:
@@ -151,12 +152,14 @@ def _run(ray: Any, args: argparse.Namespace, files: int, start: float) -> int:
             )
             bar = FilesBar(len(jobs), enabled=not args.quiet)
             bar.show(len(skipped), 0.0)
+            ended: set[int] = set()
 
             def on_result(index: int, result: dict[str, Any]) -> None:
                 if result["status"] == "retry":
                     bar.close()
                     say(f"{todo[index].source}: its Ray worker died; trying it again.")
                     return
+                ended.add(index)
                 summary.add(_entry(todo[index], result))
                 if result["status"] == "failed" or result.get("warnings"):
                     bar.close()
@@ -169,19 +172,32 @@ def _run(ray: Any, args: argparse.Namespace, files: int, start: float) -> int:
             summary.retries = dispatch(pool, todo, replace, on_result, lambda: token.cancelled)
             summary.seconds = time.time() - start
             bar.close()
+            if token.cancelled:
+                summary.cancelled = True
+                for index in sorted(set(range(len(todo))) - ended):
+                    summary.add(_entry(todo[index], {"status": "cancelled"}))
     finally:
         wait_gone(pool.stop())
         _sweep(pool, jobs)
     if token.cancelled:
         say("cancelled; the files in progress were abandoned and nothing partial was left.")
+        if summary is not None:  # the actors had loaded: say what was done, for a rerun
+            _finish(summary, args, jobs)
         return EXIT_CANCELLED
+    _finish(summary, args, jobs)
+    return EXIT_FAILED if summary.count("failed") else EXIT_OK
+
+
+def _finish(summary: Any, args: argparse.Namespace, jobs: list[Job]) -> None:
+    """Write the JSON report and say the summary line (and where the report is)."""
+    from .cluster_report import report_path, write_report
+
     report = report_path(args.report, args.out_dir, [job.target for job in jobs])
     write_report(report, summary)
     if not args.quiet or summary.count("failed"):
         say(summary.line())
     if not args.quiet:
         say(f"report: {report}")
-    return EXIT_FAILED if summary.count("failed") else EXIT_OK
 
 
 def _resume(jobs: list[Job], overwrite: bool) -> tuple[list[Job], set[int], list[Job]]:

@@ -65,9 +65,10 @@ class RunSummary:
     files: list[dict[str, Any]] = field(default_factory=list)
     retries: int = 0
     seconds: float = 0.0
+    cancelled: bool = False
 
     def add(self, entry: dict[str, Any]) -> None:
-        """Record one file: source, target, status (done, skipped, failed) and what is known."""
+        """Record one file: source, target, status (done, skipped, failed, cancelled), more."""
         if entry.get("status") == "done" and "width" in entry:
             entry["output_mp"] = round(entry["width"] * entry["height"] / 1e6, 6)
         self.files.append(entry)
@@ -88,9 +89,14 @@ class RunSummary:
 
     def line(self) -> str:
         """The one summary sentence at the end of the run."""
-        return (
+        counts = (
             f"{self.count('done')} upscaled, {self.count('skipped')} skipped (already whole), "
-            f"{self.count('failed')} failed; {self.output_mp:.2f} output MP in "
+            f"{self.count('failed')} failed"
+        )
+        if self.cancelled:
+            counts = f"cancelled: {counts}, {self.count('cancelled')} not done"
+        return (
+            f"{counts}; {self.output_mp:.2f} output MP in "
             f"{self.seconds:.1f} s ({self.mp_per_s:.2f} MP/s) on {self.actors} actor(s)."
         )
 
@@ -108,6 +114,8 @@ class RunSummary:
             "done": self.count("done"),
             "skipped": self.count("skipped"),
             "failed": self.count("failed"),
+            "cancelled": self.cancelled,
+            "not_done": self.count("cancelled"),
             "output_mp": round(self.output_mp, 6),
             "mp_per_s": round(self.mp_per_s, 4),
             "retries": self.retries,

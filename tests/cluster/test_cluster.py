@@ -194,6 +194,46 @@ def test_a_worker_killed_mid_image_leaves_whole_outputs_and_no_work_files(
         np.testing.assert_array_equal(read_image(out / name).pixels, local)
 
 
+def test_a_cancelled_run_reports_what_it_did_and_a_rerun_finishes(
+    tmp_path: Path,
+    local_ray: None,
+    onnx_models: ModuleType,
+    models_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Ctrl-C once the first output is in: whole outputs only, a report, then a rerun."""
+    model = onnx_models.make_sr_model(models_dir / "slow.onnx", 2, features=32, layers=4)
+    inputs = _tree(tmp_path / "in", (240, 200))
+    flags = ("--model", model, "--actors", "1", "-q")
+    out = tmp_path / "ray"
+
+    def interrupt_after_first_output() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list(out.rglob("*_x2.png")):
+            time.sleep(0.005)
+        os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C: the CLI's handler cancels the run
+
+    thread = threading.Thread(target=interrupt_after_first_output)
+    thread.start()
+    try:
+        code = _run(inputs, "--out-dir", out, "--cluster", "local", *flags)
+    finally:
+        thread.join()
+    assert code == cli.EXIT_CANCELLED
+    err = capsys.readouterr().err
+    assert "cancelled; the files in progress were abandoned" in err
+    report = _report(out)
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*_x2.png"))
+    assert report["cancelled"] is True and 1 <= report["done"] == len(written) < 11
+    assert report["done"] + report["failed"] + report["not_done"] == 12
+    assert {f["status"] for f in report["files"]} <= {"done", "failed", "cancelled"}
+    assert not _work_files(out), "a working file was left"
+    assert _run(inputs, "--out-dir", out, "--cluster", "local", *flags) == cli.EXIT_FAILED
+    rerun = _report(out)
+    assert rerun["skipped"] == len(written) and rerun["done"] == 11 - len(written)
+    assert not rerun["cancelled"]
+
+
 def test_cluster_local_starts_and_stops_its_own_ray(tmp_path: Path, sr_model_x2: Path) -> None:
     """The command as users run it: `--cluster local` starts Ray here and stops it after."""
     (tmp_path / "in").mkdir()
