@@ -103,7 +103,7 @@ def _dialog(procedure, config, host, bridge, engine, image, drawable):
 
     GimpUi.init("pocketsr_upscale")
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "PocketSR Upscale")
-    dialog.get_scale_entry("strength", 1.0)  # a slider; fill() takes the widget made here
+    strength = dialog.get_scale_entry("strength", 1.0)  # a slider; fill() takes this widget
     dialog.fill(None)
     if engine is not None:
         from pocketsr_gimp.gimp3_preview import DialogPreview
@@ -111,7 +111,16 @@ def _dialog(procedure, config, host, bridge, engine, image, drawable):
         def render(values):
             return adapter.preview(host, bridge, engine, image, drawable, values)
 
-        dialog.preview = DialogPreview(dialog, config, values_from_config, render)
+        def rendered(preview):
+            # The model is a free text argument: only the engine knows whether it has a
+            # partner to mix with, and the preview's plan has just asked it.
+            strength.set_sensitive(preview.model.has_strength)
+            strength.set_tooltip_text(None if preview.model.has_strength else
+                                      "%s has no partner weights to mix with."
+                                      % preview.model.name)
+
+        dialog.preview = DialogPreview(dialog, config, values_from_config, render,
+                                       rendered=rendered)
     ok = dialog.run()
     dialog.destroy()
     return ok

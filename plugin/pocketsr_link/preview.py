@@ -20,10 +20,11 @@ PREVIEW_SIDE = 256  # output pixels a side (GIMP and Krita show it 1:1)
 
 
 class Preview(collections.namedtuple(
-        "Preview", "before after size region output seconds")):
+        "Preview", "before after size region output seconds model")):
     """A rendered preview: before and after as RGBA 8-bit rows of size (a Size); region:
     the input Rect it shows; output: where that lands in the upscaled image; seconds: how
-    long the engine part took (plan, read, upscale)."""
+    long the engine part took (plan, read, upscale); model: the ModelInfo the options
+    chose (a dialog greys out what it does not support, e.g. the strength)."""
 
     __slots__ = ()
 
@@ -63,7 +64,7 @@ def render_preview(engine, read, image, channels, dtype, box, options, side=PREV
     source = to_rgba8(pixels, plan.read.width, plan.read.height, channels, dtype)
     before = enlarge(crop(source, plan.read.width, plan.roi), plan.roi.size, out)
     placement = plan.placement
-    return Preview(before, after, out, region, placement, seconds)
+    return Preview(before, after, out, region, placement, seconds, plan.model)
 
 
 def to_rgba8(data, width, height, channels, dtype):

@@ -97,3 +97,16 @@ def test_the_preview_is_the_engines_region_output(options: UpscaleOptions) -> No
     crop = image[region.y : region.bottom, region.x : region.right]
     assert np.array_equal(before[..., :3], crop.repeat(factor, 0).repeat(factor, 1))
     assert 0 < preview.seconds <= took  # the speed is measured in bench/preview.py
+    assert preview.model.name == "pocketsr-nano" and preview.model.has_strength
+
+
+def test_the_preview_names_the_model_so_a_dialog_can_grey_out_strength(sr_model_x2) -> None:
+    image = np.zeros((20, 24, 3), np.uint8)
+
+    def read(rect):
+        return image[rect.y : rect.bottom, rect.x : rect.right].tobytes()
+
+    options = UpscaleOptions(model=str(sr_model_x2), strength=0.5)
+    preview = render_preview(InProcessEngine(), read, Size(24, 20), 3, "uint8", None, options)
+    assert preview.model.name == "test-sr" and not preview.model.has_strength
+    assert preview.size == Size(48, 40)  # no partner: the strength was left out, not refused

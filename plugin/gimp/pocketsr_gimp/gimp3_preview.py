@@ -18,10 +18,12 @@ class DialogPreview(object):
 
     render(values) -> a pocketsr_link Preview for {argument name: value}; values() reads
     the dialog's config. A failed render shows its sentence instead of the picture.
+    rendered(preview), when given, is called after each successful render.
     """
 
-    def __init__(self, dialog, config, values, render, side=256):
+    def __init__(self, dialog, config, values, render, side=256, rendered=None):
         self._config, self._values, self._render_fn = config, values, render
+        self._rendered = rendered
         self.result = None
         self._pending = None
         frame = Gtk.Frame(label="Preview (1:1)")
@@ -56,6 +58,8 @@ class DialogPreview(object):
             self.picture.clear()
             self.status.set_text("No preview: %s" % exc)
             return False
+        if self._rendered is not None:
+            self._rendered(self.result)
         region = self.result.region
         self.status.set_text(u"%d\u00d7%d px at %d,%d: %.2f s" % (
             region.width, region.height, region.x, region.y, self.result.seconds))
