@@ -11,7 +11,9 @@ from .liteed import BaseUpsample
 class PlainSR(nn.Module):
     """conv, N x (conv, SiLU), conv to 3*s*s, pixel shuffle; added to the bicubic upsample."""
 
-    def __init__(self, channels: int = 48, layers: int = 6, scale: int = 4) -> None:
+    def __init__(
+        self, channels: int = 48, layers: int = 6, scale: int = 4, init: str = "default"
+    ) -> None:
         super().__init__()
         self.scale = scale
         body: list[nn.Module] = [nn.Conv2d(3, channels, 3, padding=1), nn.SiLU()]
@@ -20,6 +22,14 @@ class PlainSR(nn.Module):
         body += [nn.Conv2d(channels, 3 * scale * scale, 3, padding=1), nn.PixelShuffle(scale)]
         self.body = nn.Sequential(*body)
         self.base = BaseUpsample(scale, "bicubic")
+        if init == "kaiming":  # the same start as PocketSR's: variance kept, output at zero
+            for m in self.body:
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+                    nn.init.zeros_(m.bias)
+            nn.init.zeros_(self.body[-2].weight)
+        elif init != "default":
+            raise ValueError(f"unknown init {init!r}")
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
         """Super-resolve a batch of LR images."""

@@ -49,6 +49,10 @@ class NetConfig:
     # fresh block is the identity and the deep, normalisation-free student trains like a
     # shallow one at first.
     zero_init: bool = False
+    # "default": PyTorch's conv init (its variance shrinks about 3x per conv); "kaiming":
+    # variance-preserving convs with every residual branch and the decoder's output at zero
+    # (the start is the bicubic base; the equal-budget ablation of docs/ARCHITECTURE.md).
+    init: str = "default"
     timestep: int = 999
     beta_start: float = 0.00085
     beta_end: float = 0.012

@@ -247,7 +247,7 @@ def build_model(
     if stage in ("refine", "detail", "gan", "scratch"):
         return build_student(net, pruned=True)
     if stage == "plain":
-        return PlainSR(recipe.plain_channels, recipe.plain_layers)
+        return PlainSR(recipe.plain_channels, recipe.plain_layers, init=net.init)
     raise ValueError(f"unknown stage {stage!r}")
 
 

@@ -116,6 +116,28 @@ def test_ablation_variants_build_and_run(nano_cfg, variant):
         assert model.decoder.fuse_mid is None and model.decoder.fuse_fine is None
 
 
+def test_kaiming_init_starts_at_the_base_with_a_live_latent_path(nano_cfg):
+    torch.manual_seed(0)
+    plain = PocketSR(nano_cfg, heavy=False).eval()
+    torch.manual_seed(0)
+    kaiming = PocketSR(replace(nano_cfg, init="kaiming"), heavy=False).eval()
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(kaiming(x), kaiming.base(x))  # the output conv starts at zero
+        default_std = plain.encode(x).latent.std().item()
+        kaiming_std = kaiming.encode(x).latent.std().item()
+    assert kaiming_std > 4 * default_std  # the default init shrinks it about 3x per conv
+    student = PocketSR(replace(nano_cfg, init="kaiming"), heavy=True)
+    attach_light(student)  # the light blocks it gains start as the identity too
+    for pair in student.annealed():
+        probe = torch.rand(1, pair.light.proj.in_channels if hasattr(pair.light, "proj")
+                           else pair.light.body[0].in_channels, 4, 4)  # fmt: skip
+        with torch.no_grad():
+            assert torch.equal(pair.light(probe), probe)
+    with pytest.raises(ValueError, match="unknown init"):
+        PocketSR(replace(nano_cfg, init="xavier"))
+
+
 def test_denoise_recovers_x0_from_the_predicted_noise(teacher, nano_cfg):
     # Stable Diffusion's scaled-linear schedule, computed independently of the package.
     betas = np.linspace(math.sqrt(0.00085), math.sqrt(0.012), 1000, dtype=np.float64) ** 2
