@@ -58,9 +58,9 @@ def zero_init_residuals(module: nn.Module) -> None:
 def kaiming_init(model: nn.Module) -> None:
     """Variance-preserving start: Kaiming-normal convs, residual branches and the output at 0.
 
-    With PyTorch's default init a signal shrinks about 3x in variance per conv, so the deep
-    latent path (encoder -> UNet -> decoder, some 10 plain convs in series) starts near zero
-    and learns slowly beside the short fusion path.
+    With PyTorch's default init a signal shrinks about 3x in variance per conv (the latent
+    starts at std 0.03 against 0.26 here). Measured from scratch in 12 minutes: +0.25 / +0.18
+    dB on (a) for the nano, +0.45 / +0.34 for the plain stack (docs/ARCHITECTURE.md).
     """
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
