@@ -50,6 +50,13 @@ def _tree(root: Path, side: tuple[int, int]) -> Path:
     return root
 
 
+@pytest.fixture
+def slow_job(tmp_path: Path, onnx_models: ModuleType, models_dir: Path) -> tuple[Path, Path]:
+    """A slower model and the 12-image tree at 240x200: long enough per file to interrupt."""
+    model = onnx_models.make_sr_model(models_dir / "slow.onnx", 2, features=32, layers=4)
+    return model, _tree(tmp_path / "in", (240, 200))
+
+
 def _run(*args: str | Path) -> int:
     return cli.main(["upscale", *(str(a) for a in args)])
 
@@ -160,14 +167,12 @@ class _Killer(threading.Thread):
 def test_a_worker_killed_mid_image_leaves_whole_outputs_and_no_work_files(
     tmp_path: Path,
     local_ray: None,
-    onnx_models: ModuleType,
-    models_dir: Path,
+    slow_job: tuple[Path, Path],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # A slower model and bigger images, built on disk (--in-memory-limit 0): each output's
-    # working file lives the whole upscale, so the kill lands mid-image.
-    model = onnx_models.make_sr_model(models_dir / "slow.onnx", 2, features=32, layers=4)
-    inputs = _tree(tmp_path / "in", (240, 200))
+    # Built on disk (--in-memory-limit 0): each output's working file lives the whole
+    # upscale, so the kill lands mid-image.
+    model, inputs = slow_job
     flags = ("--model", model, "--in-memory-limit", "0", "-q")
     out = tmp_path / "ray"
     killer = _Killer(out)
@@ -197,13 +202,11 @@ def test_a_worker_killed_mid_image_leaves_whole_outputs_and_no_work_files(
 def test_a_cancelled_run_reports_what_it_did_and_a_rerun_finishes(
     tmp_path: Path,
     local_ray: None,
-    onnx_models: ModuleType,
-    models_dir: Path,
+    slow_job: tuple[Path, Path],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Ctrl-C once the first output is in: whole outputs only, a report, then a rerun."""
-    model = onnx_models.make_sr_model(models_dir / "slow.onnx", 2, features=32, layers=4)
-    inputs = _tree(tmp_path / "in", (240, 200))
+    model, inputs = slow_job
     flags = ("--model", model, "--actors", "1", "-q")
     out = tmp_path / "ray"
 
