@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from .liteed import BaseUpsample
+from .network import kaiming_init
 
 
 class PlainSR(nn.Module):
@@ -23,10 +24,7 @@ class PlainSR(nn.Module):
         self.body = nn.Sequential(*body)
         self.base = BaseUpsample(scale, "bicubic")
         if init == "kaiming":  # the same start as PocketSR's: variance kept, output at zero
-            for m in self.body:
-                if isinstance(m, nn.Conv2d):
-                    nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
-                    nn.init.zeros_(m.bias)
+            kaiming_init(self)
             nn.init.zeros_(self.body[-2].weight)
         elif init != "default":
             raise ValueError(f"unknown init {init!r}")
