@@ -51,7 +51,9 @@ class NetConfig:
     zero_init: bool = False
     # "default": PyTorch's conv init (its variance shrinks about 3x per conv); "kaiming":
     # variance-preserving convs with every residual branch and the decoder's output at zero
-    # (the start is the bicubic base; the equal-budget ablation of docs/ARCHITECTURE.md).
+    # (the start is the bicubic base; the equal-budget ablation of docs/ARCHITECTURE.md);
+    # "kaiming_quiet": the same with the UNet's output at zero too (eps = 0 at the start, or
+    # x0 = z with prediction "x0"), so the latent path does not begin as loud noise.
     init: str = "default"
     timestep: int = 999
     beta_start: float = 0.00085

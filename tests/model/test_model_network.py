@@ -138,6 +138,18 @@ def test_kaiming_init_starts_at_the_base_with_a_live_latent_path(nano_cfg):
         PocketSR(replace(nano_cfg, init="xavier"))
 
 
+def test_quiet_start_silences_the_unet(nano_cfg):
+    z = torch.rand(1, nano_cfg.latent_channels, 8, 8)
+    eps_net = PocketSR(replace(nano_cfg, init="kaiming_quiet"), heavy=False).eval()
+    x0_net = PocketSR(replace(nano_cfg, init="kaiming_quiet", prediction="x0"), heavy=False)
+    loud = PocketSR(replace(nano_cfg, init="kaiming"), heavy=False).eval()
+    with torch.no_grad():
+        assert not eps_net.unet(z).any()  # eps = 0: x0 is z / sqrt(alpha_bar)
+        assert torch.allclose(eps_net.denoise(z), z * eps_net.inv_sqrt_abar)
+        assert torch.equal(x0_net.eval().denoise(z), z)  # the latent path starts as identity
+        assert loud.unet(z).abs().mean() > 0.01  # the plain Kaiming start's UNet is not quiet
+
+
 def test_denoise_recovers_x0_from_the_predicted_noise(teacher, nano_cfg):
     # Stable Diffusion's scaled-linear schedule, computed independently of the package.
     betas = np.linspace(math.sqrt(0.00085), math.sqrt(0.012), 1000, dtype=np.float64) ** 2
