@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from bench.images import list_images, load_rgb8, load_rgb8_noted
-from bench.metrics import noise_left, psnr_y, ssim_y
+from bench.metrics import grid_peak_db, noise_left, psnr_y, ssim_y
 from bench.niqe import niqe
 from bench.peers import DEFAULT_METHODS, SCALE, Method, available_methods
 
@@ -137,15 +137,17 @@ def eval_niqe_real(
     params: Path,
     reference: dict[str, np.ndarray] | None = None,
 ) -> dict:
-    """On the real/ images: NIQE of each x4 output, the share of input noise left, and PSNR-Y
-    against a reference method's output (the visual bar) when one is given."""
-    scores, left, close, seconds, mp = {}, {}, {}, 0.0, 0.0
+    """On the real/ images: NIQE of each x4 output, the share of input noise left, how much a
+    pixel-shuffle grid stands out, and PSNR-Y against a reference method's output (the visual
+    bar) when one is given."""
+    scores, left, grid, close, seconds, mp = {}, {}, {}, {}, 0.0, 0.0
     outputs = {}
     for name, lr in real:
         sr, dt = timed(method, lr)
         outputs[name] = sr
         scores[name] = niqe(sr, params)
         left[name] = noise_left(lr, sr)
+        grid[name] = grid_peak_db(sr) if min(sr.shape[:2]) >= 64 else float("nan")
         if reference is not None and name in reference:
             close[name] = psnr_y(sr, reference[name], border=4)
         seconds += dt
@@ -156,6 +158,8 @@ def eval_niqe_real(
         "per_image": scores,
         "noise_left": float(np.nanmean(list(left.values()))),
         "noise_left_per_image": left,
+        "grid_db": float(np.nanmean(list(grid.values()))),
+        "grid_db_per_image": grid,
         f"psnr_y_vs_{VISUAL_BAR}": float(np.mean(finite)) if finite else None,
         "seconds": seconds,
         "out_mp": mp,
@@ -270,18 +274,23 @@ def markdown(report: dict) -> str:
         out += ["### NIQE on real/ (x4 outputs, lower is more natural)", ""]
         out.append(
             f"noise left: Immerkaer sigma of the output brought back to the LR grid / the "
-            f"input's (lower removes more); vs {VISUAL_BAR}: PSNR-Y (crop 4) against its output."
+            f"input's (lower removes more); grid: how far a pattern repeating every 4 pixels "
+            f"stands out of the spectrum around it, dB (bicubic about -2; lower is cleaner); "
+            f"vs {VISUAL_BAR}: PSNR-Y (crop 4) against its output."
         )
         out.append("")
         out.append(
-            f"| method | NIQE mean | noise left | vs {VISUAL_BAR} | " + " | ".join(names) + " |"
+            f"| method | NIQE mean | noise left | grid | vs {VISUAL_BAR} | "
+            + " | ".join(names)
+            + " |"
         )
-        out.append("|---|---|---|---|" + "---|" * len(names))
+        out.append("|---|---|---|---|---|" + "---|" * len(names))
         for name, r in report["niqe_real"].items():
             cells = " | ".join(_f(r["per_image"][n], 2) for n in names)
             left = _f(r.get("noise_left"), 3)
+            grid = _f(r.get("grid_db"), 2)
             bar = _f(r.get(f"psnr_y_vs_{VISUAL_BAR}"), 2)
-            out.append(f"| {name} | {r['mean']:.3f} | {left} | {bar} | {cells} |")
+            out.append(f"| {name} | {r['mean']:.3f} | {left} | {grid} | {bar} | {cells} |")
         notes = {k: v for k, v in report["real_notes"].items() if v}
         if notes:
             out += [
@@ -382,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             log(
                 f"  NIQE {niqe_real[m.name]['mean']:.3f}"
                 f"  noise left {niqe_real[m.name]['noise_left']:.3f}"
+                f"  grid {niqe_real[m.name]['grid_db']:.2f} dB"
             )
     report = {
         "machine": machine_info(args.threads),

@@ -97,6 +97,9 @@ class StageConfig:
     disc: str = "unet"
     # L1 against the distillation teacher's output (stage "detail").
     teacher_l1: float = 0.0
+    # Weight of the pixel-shuffle grid in the error (losses.phase_pattern_loss), against the
+    # stage's target (the teacher's output in stage "detail", else the ground truth).
+    grid: float = 0.0
     # Share of pairs whose LR is a plain bicubic downscale instead of the realistic degradation.
     clean_fraction: float = 0.1
     # Share of pairs whose LR had one mild pass (light blur, noise, JPEG) instead.

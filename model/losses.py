@@ -54,6 +54,26 @@ def distill_loss(student: list[torch.Tensor], teacher: list[torch.Tensor]) -> to
     return torch.stack(terms).mean()
 
 
+def phase_pattern_loss(
+    sr: torch.Tensor, target: torch.Tensor, scale: int = 4, window: int = 64
+) -> torch.Tensor:
+    """Mean square of the error's pattern locked to the x`scale` pixel-shuffle phases.
+
+    Per window of `window` HR pixels, the error is averaged over each of the scale x scale
+    output phases and the phases' common mean removed: what is left is a grid that repeats
+    every `scale` pixels (the checkerboard a pixel shuffle leaves). The content error averages
+    out of it, so its gradient is the grid's.
+    """
+    e = sr - target
+    b, c, h, w = e.shape
+    n = window // scale
+    h, w = h // window * window, w // window * window
+    e = e[:, :, :h, :w].reshape(b, c, h // window, n, scale, w // window, n, scale)
+    phases = e.mean(dim=(3, 6))  # (b, c, windows down, scale, windows across, scale)
+    pattern = phases - phases.mean(dim=(3, 5), keepdim=True)
+    return pattern.square().mean()
+
+
 def gan_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """Non-saturating generator loss on per-pixel discriminator logits."""
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))

@@ -462,6 +462,9 @@ class StageRun:
             parts["distill"] = c.distill * (
                 losses.distill_loss(student_feats, teacher_feats) + F.l1_loss(sr, teacher_sr)
             )
+        if c.grid > 0:
+            target = teacher_sr if self.stage_name == "detail" else hr
+            parts["grid"] = c.grid * losses.phase_pattern_loss(sr, target, self.recipe.net.scale)
         if self.train_disc is not None and c.gan > 0:
             parts["gan"] = c.gan * losses.gan_generator_loss(self.train_disc(sr))
         return sum(parts.values()), parts, sr

@@ -116,3 +116,31 @@ def test_noise_left_tells_a_denoiser_from_a_plain_resize():
     denoised = np.asarray(Image.fromarray(clean_lr).resize((384, 384), Image.Resampling.BICUBIC))
     assert noise_left(lr, resized) > 0.45  # measured 0.53 on white noise (0.73 on real photos)
     assert noise_left(lr, denoised) < 0.25
+
+
+def _smooth_photo_like(size: int, seed: int) -> np.ndarray:
+    """A smooth random field in 0..255 (no structure locked to any pixel grid)."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    field = ndimage.gaussian_filter(rng.normal(size=(size, size)), 6)
+    field = (field - field.min()) / (field.max() - field.min())
+    return np.repeat((40 + 170 * field)[..., None], 3, axis=2)
+
+
+def test_grid_peak_tells_a_pixel_shuffle_grid_from_clean_content():
+    from bench.metrics import grid_peak_db
+
+    clean = _smooth_photo_like(256, seed=1)
+    rng = np.random.default_rng(2)
+    phase = rng.normal(size=(4, 4))  # one offset per output phase: a pixel-shuffle grid
+    grid = np.tile(phase - phase.mean(), (64, 64))[..., None] * 1.0  # RMS about 1 level
+    clean8 = np.clip(np.round(clean), 0, 255).astype(np.uint8)
+    gridded8 = np.clip(np.round(clean + grid), 0, 255).astype(np.uint8)
+    assert grid_peak_db(clean8) < 3
+    assert grid_peak_db(gridded8) > grid_peak_db(clean8) + 10
+    # A shifted copy of the same grid is as visible: the measure does not depend on alignment.
+    shifted = np.clip(np.round(clean + np.roll(grid, (1, 2), (0, 1))), 0, 255).astype(np.uint8)
+    assert abs(grid_peak_db(shifted) - grid_peak_db(gridded8)) < 3
+    with pytest.raises(ValueError, match="smaller"):
+        grid_peak_db(clean8[:32, :32])

@@ -73,6 +73,30 @@ def test_plain_baseline_stage(tmp_path, tiny_recipe, photos_dir):
     assert final["step"] == 3 and final["done"]
 
 
+def test_the_grid_loss_is_logged_when_weighted(tmp_path, tiny_recipe, photos_dir):
+    args = train_args(tiny_recipe, photos_dir, tmp_path, "plain", "--set", "grid=100")
+    assert train.main(args) == 0
+    logged = [r for r in _log(tmp_path) if "grid" in r]
+    assert logged and all(r["grid"] >= 0 for r in logged)
+
+
+def test_phase_pattern_loss_sees_the_grid_and_not_the_content():
+    from pocketsr.model.losses import phase_pattern_loss
+
+    torch.manual_seed(0)
+    target = torch.rand(2, 3, 128, 128)
+    phase = torch.randn(4, 4)
+    grid = (phase - phase.mean()).repeat(32, 32) * 0.01
+    assert phase_pattern_loss(target + grid, target).item() == pytest.approx(
+        grid.square().mean().item(), rel=1e-4
+    )
+    smooth = torch.linspace(0, 0.05, 128).view(1, 1, 1, 128).expand(2, 3, 128, 128)
+    assert phase_pattern_loss(target + smooth, target) < 0.01 * grid.square().mean()
+    # Plain noise in the error averages out of it: its 64x64 windows leave 1/256 of the power.
+    noise = torch.randn_like(target) * 0.01
+    assert phase_pattern_loss(target + noise, target) < 0.01 * noise.square().mean()
+
+
 class _Killed(Exception):
     pass
 
