@@ -60,8 +60,9 @@ def test_tiles_do_not_show(shipped):
 # held-out figures). Measured on the weights of 2026-12-01: fidelity 0.3.0 on clean bicubic LR
 # +1.46 dB (astronaut) / +1.23 dB (coffee). The default 0.5.0 is tuned against a discriminator
 # for natural texture, which costs PSNR: on the fixed-seed realistic degradation -0.26 / +0.11
-# dB (0.4.0: -0.24 / +0.11); what it must do there is remove the noise: it leaves 0.24 / 0.31 of the input's noise
-# where bicubic leaves 0.74 / 0.70 (bench.metrics.noise_left). The assertions catch a
+# dB (0.4.0: -0.24 / +0.11); what it must do there is remove the noise: it leaves 0.24 / 0.29
+# of the input's noise where bicubic leaves 0.74 / 0.70 (bench.metrics.noise_left; 0.4.0
+# left 0.24 / 0.31). The assertions catch a
 # regression towards bicubic (or a broken model).
 CASES = {"pocketsr-nano-fidelity": ("clean", 0.6), "pocketsr-nano": ("degraded", -0.5)}
 
