@@ -162,7 +162,7 @@ def grid_peak_db(img: np.ndarray, scale: int = 4, window: int = 64) -> float:
     drift apart the output carries a faint grid. Per `window` x `window` block of the Y
     channel (Hann-windowed), the power at the period-`scale` harmonics (3x3 bins around
     each) is set against the mean power of the ring of bins around them: near 0 dB or below
-    for natural content (bicubic about -2, Real-ESRGAN x4plus about 0), above it for a grid.
+    for natural content (bicubic -2 to -3.5, Real-ESRGAN x4plus about 0), above it for a grid.
     """
     y = rgb_to_y(img).astype(np.float64)
     if min(y.shape) < window:

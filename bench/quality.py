@@ -275,7 +275,7 @@ def markdown(report: dict) -> str:
         out.append(
             f"noise left: Immerkaer sigma of the output brought back to the LR grid / the "
             f"input's (lower removes more); grid: how far a pattern repeating every 4 pixels "
-            f"stands out of the spectrum around it, dB (bicubic about -2; lower is cleaner); "
+            f"stands out of the spectrum around it, dB (bicubic -2 to -3.5; lower is cleaner); "
             f"vs {VISUAL_BAR}: PSNR-Y (crop 4) against its output."
         )
         out.append("")

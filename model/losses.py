@@ -1,4 +1,4 @@
-"""Training losses: pixel, feature (perceptual, in LiteED's feature space), distillation, GAN."""
+"""Training losses: pixel, feature (in LiteED's feature space), distillation, grid, GAN."""
 
 from __future__ import annotations
 
