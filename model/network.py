@@ -74,6 +74,10 @@ def kaiming_init(model: nn.Module) -> None:
         nn.init.zeros_(decoder.out[0].bias)
 
 
+# The `init` values that start from kaiming_init ("kaiming_quiet" also silences the UNet).
+KAIMING_STARTS = ("kaiming", "kaiming_quiet")
+
+
 def quiet_unet(model: nn.Module) -> None:
     """Start the UNet's output at zero, so the latent path does not begin as loud noise.
 
@@ -105,7 +109,7 @@ class PocketSR(nn.Module):
         abar = alpha_bar(cfg)
         self.register_buffer("inv_sqrt_abar", torch.tensor(1 / math.sqrt(abar)))
         self.register_buffer("sqrt_one_minus_abar", torch.tensor(math.sqrt(1 - abar)))
-        if cfg.init in ("kaiming", "kaiming_quiet"):
+        if cfg.init in KAIMING_STARTS:
             kaiming_init(self)
             if cfg.init == "kaiming_quiet":
                 quiet_unet(self)
@@ -153,7 +157,7 @@ def attach_light(model: PocketSR) -> None:
             pair.light = LightAttention(heavy.proj.in_channels)
         else:
             raise TypeError(f"no light counterpart known for {type(heavy).__name__}")
-        if cfg.init in ("kaiming", "kaiming_quiet"):
+        if cfg.init in KAIMING_STARTS:
             kaiming_init(pair.light)
         if cfg.zero_init:
             zero_init_residuals(pair.light)
