@@ -100,6 +100,10 @@ class StageConfig:
     # Weight of the pixel-shuffle grid in the error (losses.phase_pattern_loss), against the
     # stage's target (the teacher's output in stage "detail", else the ground truth).
     grid: float = 0.0
+    # Stage "refine" with --partner (the detail weights): the share of steps that train the
+    # strength mix instead of this end, at a strength drawn evenly from 0..1, toward the same
+    # mix of the ground truth and the teacher's output (model/mixing.py).
+    mix: float = 0.0
     # Share of pairs whose LR is a plain bicubic downscale instead of the realistic degradation.
     clean_fraction: float = 0.1
     # Share of pairs whose LR had one mild pass (light blur, noise, JPEG) instead.

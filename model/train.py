@@ -37,6 +37,7 @@ from .baseline import PlainSR
 from .config import NetConfig, RecipeConfig, StageConfig, load_recipe
 from .data import PairBatch, load_photos, make_pool
 from .discriminator import DISCRIMINATORS
+from .mixing import mixed_forward, partner_weights
 from .network import AutoEncoder, PocketSR, attach_light, prune_heavy
 
 STAGES = ("ae", "teacher", "prune", "refine", "detail")
@@ -348,6 +349,8 @@ class StageRun:
                 self.disc.load_state_dict(ck["disc"])
         self.adapters: nn.ModuleList | None = None
         self.cache = Path(args.teacher_cache) if getattr(args, "teacher_cache", None) else None
+        self.partner = self._load_partner(getattr(args, "partner", None))
+        self.mix_gen = torch.Generator().manual_seed(recipe.seed * 104729 + dist.rank)
         if stage == "detail" and self.cache is None:
             # Live teacher (GPU): its outputs and trunk features, through trained adapters.
             from .rrdb import load_x4plus
@@ -385,6 +388,20 @@ class StageRun:
             )
         self.amp = dist.device.type == "cuda"
         self.log_path = self.out / "log.jsonl"
+
+    def _load_partner(self, path: str | None) -> dict[str, torch.Tensor] | None:
+        """The frozen detail weights this fidelity end mixes with (--partner), checked."""
+        if not path and self.cfg.mix > 0:
+            raise SystemExit("--set mix needs --partner: the detail checkpoint to mix with")
+        if not path:
+            return None
+        if self.stage_name != "refine":
+            raise SystemExit("--partner trains the fidelity mixes: use it with --stage refine")
+        if self.cache is None:
+            raise SystemExit("--partner needs --teacher-cache: a mix learns toward the teacher too")
+        if self.dist.world > 1:
+            raise SystemExit("--partner runs in one process (the mixed forward bypasses DDP)")
+        return partner_weights(Path(path), self.model, self.dist.device)
 
     # -- pruning -------------------------------------------------------------------------
 
@@ -430,6 +447,10 @@ class StageRun:
             sr = self.train_model(hr)
             parts["l1"] = F.l1_loss(sr, hr)
             return parts["l1"], parts, sr
+        if self.partner is not None and c.mix > 0:
+            draw = torch.rand(2, generator=self.mix_gen).tolist()
+            if draw[0] < c.mix:
+                return self.mix_loss(lr, hr, teacher_sr, draw[1])
         if self.taps is not None:
             self.taps[0].take()
         sr = self.train_model(lr)
@@ -468,6 +489,20 @@ class StageRun:
         if self.train_disc is not None and c.gan > 0:
             parts["gan"] = c.gan * losses.gan_generator_loss(self.train_disc(sr))
         return sum(parts.values()), parts, sr
+
+    def mix_loss(
+        self, lr: torch.Tensor, hr: torch.Tensor, teacher_sr: torch.Tensor, strength: float
+    ) -> tuple[torch.Tensor, dict, torch.Tensor]:
+        """The loss of the strength mix: its output toward the same mix of truth and teacher."""
+        c = self.cfg
+        sr = mixed_forward(self.model, self.partner, strength, lr)
+        target = torch.lerp(hr, teacher_sr, strength)
+        parts = {"mix_l1": c.l1 * F.l1_loss(sr, target), "strength": torch.tensor(strength)}
+        if c.grid > 0:
+            pattern = losses.phase_pattern_loss(sr, target, self.recipe.net.scale)
+            parts["mix_grid"] = c.grid * pattern
+        total = parts["mix_l1"] + parts.get("mix_grid", 0.0)
+        return total, parts, sr
 
     def train_step(self, pool: Pool, frac: float) -> dict:
         """One optimisation step (generator, then discriminator in the GAN stage)."""
@@ -541,7 +576,7 @@ class StageRun:
             return
         pool = (
             TeacherPool(self.cache, self.dist, self.recipe.seed)
-            if self.stage_name == "detail" and self.cache is not None
+            if self.cache is not None and (self.stage_name == "detail" or self.partner is not None)
             else Pool(photos, self.cfg, self.recipe, self.dist, self.args)
         )
         self.log({"event": "start", "step": self.step, "config": asdict(self.cfg)})
@@ -623,6 +658,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="stage detail: read x4plus outputs from this cache (model/teacher_cache.py) "
         "instead of running the teacher live",
+    )
+    p.add_argument(
+        "--partner",
+        default=None,
+        help="stage refine: the detail checkpoint this fidelity end mixes with by a strength; "
+        "with --set mix=P a share P of the steps trains the mixes (model/mixing.py)",
     )
     p.add_argument("--net", action="append", default=[], help="override a net field: KEY=VALUE")
     p.add_argument("--set", action="append", default=[], help="override a stage setting: KEY=VALUE")
