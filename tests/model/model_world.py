@@ -35,6 +35,14 @@ def tiny_recipe_text(stage_steps: int = 3) -> str:
     )
 
 
+class BicubicTeacher(torch.nn.Module):
+    """A cheap stand-in x4 teacher for the pair cache's bookkeeping (the real one: rrdb.py)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Bicubic x4."""
+        return torch.nn.functional.interpolate(x, scale_factor=4, mode="bicubic")
+
+
 @pytest.fixture(scope="session")
 def photos_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three small natural photos (scikit-image crops) saved as PNG."""

@@ -9,7 +9,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from model_world import train_args
+from model_world import BicubicTeacher, train_args
 
 from pocketsr.engine.modelinfo import load_model_info
 from pocketsr.engine.strength import WeightBlend
@@ -53,12 +53,7 @@ def test_refine_trains_its_mixes_with_a_frozen_partner(
 ):
     photos = load_photos([photos_dir], use_skimage=False)
     cache = tmp_path / "cache"
-
-    class Bicubic(torch.nn.Module):
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return torch.nn.functional.interpolate(x, scale_factor=4, mode="bicubic")
-
-    teacher_cache.build(photos, cache, 4, Bicubic(), log=lambda _: None, shard_size=4)
+    teacher_cache.build(photos, cache, 4, BicubicTeacher(), log=lambda _: None, shard_size=4)
     detail = trained_run / "detail_final.pt"
     before = detail.read_bytes()
     out = tmp_path / "run"

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from model_world import train_args
+from model_world import BicubicTeacher, train_args
 
 from pocketsr.model import teacher_cache, train
 from pocketsr.model.data import load_photos
@@ -45,21 +45,18 @@ def test_the_pytorch_teacher_matches_x4plus_on_the_ncnn_runtime():
     assert psnr >= 40  # measured 132 dB
 
 
-class _Bicubic(torch.nn.Module):
-    """A cheap stand-in teacher for the cache's bookkeeping (the real one is tested above)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.nn.functional.interpolate(x, scale_factor=4, mode="bicubic")
-
-
 def test_the_cache_appends_shards_aligned_and_survives_a_killed_write(tmp_path, photos_dir):
     photos = load_photos([photos_dir], use_skimage=False)
     cache = tmp_path / "cache"
-    assert teacher_cache.build(photos, cache, 6, _Bicubic(), log=lambda _: None, shard_size=4) == 8
+    assert (
+        teacher_cache.build(photos, cache, 6, BicubicTeacher(), log=lambda _: None, shard_size=4)
+        == 8
+    )
     (cache / ".shard_00002.npz.part").write_bytes(b"half a shard")
     assert teacher_cache.held(cache) == 8  # a half-written shard is never read
     assert (
-        teacher_cache.build(photos, cache, 10, _Bicubic(), log=lambda _: None, shard_size=4) == 12
+        teacher_cache.build(photos, cache, 10, BicubicTeacher(), log=lambda _: None, shard_size=4)
+        == 12
     )
     assert sorted(p.name for p in cache.iterdir()) == [f"shard_{i:05d}.npz" for i in range(3)]
     pairs = teacher_cache.load(cache)
@@ -69,7 +66,7 @@ def test_the_cache_appends_shards_aligned_and_survives_a_killed_write(tmp_path, 
         (12, 128, 128, 3),
     )
     # The context margin is cut the same way from LR, teacher output and HR.
-    up = _Bicubic()(torch.from_numpy(pairs.lr).permute(0, 3, 1, 2).float() / 255)
+    up = BicubicTeacher()(torch.from_numpy(pairs.lr).permute(0, 3, 1, 2).float() / 255)
     inner = slice(8, 120)  # away from the crop edge, where bicubic saw other context
     rebuilt = up.clamp(0, 1).mul(255).round().permute(0, 2, 3, 1).numpy()[:, inner, inner]
     assert np.abs(rebuilt - pairs.teacher[:, inner, inner]).mean() < 1.5
@@ -86,7 +83,7 @@ def test_detail_from_the_cache_starts_from_refine_and_resumes(
 ):
     photos = load_photos([photos_dir], use_skimage=False)
     cache = tmp_path / "cache"
-    teacher_cache.build(photos, cache, 4, _Bicubic(), log=lambda _: None, shard_size=4)
+    teacher_cache.build(photos, cache, 4, BicubicTeacher(), log=lambda _: None, shard_size=4)
     out = tmp_path / "run"
     out.mkdir()
     for name in ("refine_final.pt",):
