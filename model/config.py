@@ -102,7 +102,8 @@ class StageConfig:
     grid: float = 0.0
     # Stage "refine" with --partner (the detail weights): the share of steps that train the
     # strength mix instead of this end, at a strength drawn evenly from 0..1, toward the same
-    # mix of the ground truth and the teacher's output (model/mixing.py).
+    # mix of the ground truth and the teacher's output on the teacher cache's pairs (this end
+    # keeps its stage's own pairs; model/mixing.py).
     mix: float = 0.0
     # Share of pairs whose LR is a plain bicubic downscale instead of the realistic degradation.
     clean_fraction: float = 0.1

@@ -350,6 +350,7 @@ class StageRun:
         self.adapters: nn.ModuleList | None = None
         self.cache = Path(args.teacher_cache) if getattr(args, "teacher_cache", None) else None
         self.partner = self._load_partner(getattr(args, "partner", None))
+        self.mix_pool: TeacherPool | None = None
         self.mix_gen = torch.Generator().manual_seed(recipe.seed * 104729 + dist.rank)
         if stage == "detail" and self.cache is None:
             # Live teacher (GPU): its outputs and trunk features, through trained adapters.
@@ -447,10 +448,6 @@ class StageRun:
             sr = self.train_model(hr)
             parts["l1"] = F.l1_loss(sr, hr)
             return parts["l1"], parts, sr
-        if self.partner is not None and c.mix > 0:
-            draw = torch.rand(2, generator=self.mix_gen).tolist()
-            if draw[0] < c.mix:
-                return self.mix_loss(lr, hr, teacher_sr, draw[1])
         if self.taps is not None:
             self.taps[0].take()
         sr = self.train_model(lr)
@@ -504,14 +501,26 @@ class StageRun:
         total = parts["mix_l1"] + parts.get("mix_grid", 0.0)
         return total, parts, sr
 
+    def draw_strength(self) -> float | None:
+        """The strength this step trains at (with --partner and --set mix), or None: this end."""
+        if self.partner is None or self.cfg.mix <= 0:
+            return None
+        share, strength = torch.rand(2, generator=self.mix_gen).tolist()
+        return strength if share < self.cfg.mix else None
+
     def train_step(self, pool: Pool, frac: float) -> dict:
         """One optimisation step (generator, then discriminator in the GAN stage)."""
         lr_now = lr_at(self.cfg, frac)
         for group in self.opt.param_groups:
             group["lr"] = lr_now
-        lr, hr, *cached = pool.sample(self.cfg.batch)
+        strength = self.draw_strength()
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
-            total, parts, sr = self.loss(lr, hr, *cached)
+            if strength is None:
+                lr, hr, *cached = pool.sample(self.cfg.batch)
+                total, parts, sr = self.loss(lr, hr, *cached)
+            else:  # a mix learns toward the teacher too: its pairs come from the cache
+                lr, hr, teacher_sr = self.mix_pool.sample(self.cfg.batch)
+                total, parts, sr = self.mix_loss(lr, hr, teacher_sr, strength)
         self.opt.zero_grad(set_to_none=True)
         total.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -576,9 +585,12 @@ class StageRun:
             return
         pool = (
             TeacherPool(self.cache, self.dist, self.recipe.seed)
-            if self.cache is not None and (self.stage_name == "detail" or self.partner is not None)
+            if self.stage_name == "detail" and self.cache is not None
             else Pool(photos, self.cfg, self.recipe, self.dist, self.args)
         )
+        if self.partner is not None:
+            # This end trains on its own stage's pairs; the mixes on the teacher cache's.
+            self.mix_pool = TeacherPool(self.cache, self.dist, self.recipe.seed + 1)
         self.log({"event": "start", "step": self.step, "config": asdict(self.cfg)})
         start = time.time() - self.elapsed
         first_step, first_elapsed = self.step, self.elapsed
