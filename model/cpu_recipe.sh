@@ -7,7 +7,9 @@
 #   teacher 15 (heavy GroupNorm/attention UNet) -> prune 20 (annealing + feature distillation)
 #   -> refine 55 (the fidelity weights: ground truth, clean/mild-heavy mix)
 #   -> detail 50 (the default weights: Real-ESRGAN x4plus's outputs from the teacher-pair cache,
-#      warm-started from refine so that the two interpolate), when the cache exists.
+#      warm-started from refine so that the two interpolate), when the cache exists
+#   -> mixes 95 (refine continued in OUT_DIR/mixes with the detail weights as its frozen
+#      strength partner: half the steps train a mix at a random strength; model/mixing.py).
 set -u
 DATA=$(realpath "$1"); OUT=$(realpath -m "$2"); K=${3:-1}
 PY=${PYTHON:-python3}
@@ -19,5 +21,8 @@ train --stage teacher --minutes "$(m 15)" &&
 train --stage prune --minutes "$(m 20)" &&
 train --stage refine --minutes "$(m 55)" &&
 if [ -n "${POCKETSR_TEACHER_CACHE:-}" ]; then
-    train --stage detail --minutes "$(m 50)" --teacher-cache "$POCKETSR_TEACHER_CACHE"
+    train --stage detail --minutes "$(m 50)" --teacher-cache "$POCKETSR_TEACHER_CACHE" &&
+    train --stage refine --minutes "$(m 95)" --teacher-cache "$POCKETSR_TEACHER_CACHE" \
+        --out "$OUT/mixes" --init "$OUT/refine_final.pt" --partner "$OUT/detail_final.pt" \
+        --set mix=0.5 --set grid=500 --set clean_fraction=0.1 --set mild_fraction=0.4
 fi
