@@ -56,6 +56,18 @@ def photos_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_teacher_cache(tmp_path_factory: pytest.TempPathFactory, photos_dir: Path) -> Path:
+    """A teacher-pair cache of four pairs made from the tiny photos by BicubicTeacher."""
+    from pocketsr.model import teacher_cache
+    from pocketsr.model.data import load_photos
+
+    cache = tmp_path_factory.mktemp("teacher-cache")
+    photos = load_photos([photos_dir], use_skimage=False)
+    teacher_cache.build(photos, cache, 4, BicubicTeacher(), log=lambda _: None, shard_size=4)
+    return cache
+
+
+@pytest.fixture(scope="session")
 def tiny_recipe(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A recipe TOML: nano network, 3 steps per stage, batch 2, 64-pixel crops."""
     path = tmp_path_factory.mktemp("recipe") / "tiny.toml"

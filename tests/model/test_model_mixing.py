@@ -9,12 +9,11 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from model_world import BicubicTeacher, train_args
+from model_world import train_args
 
 from pocketsr.engine.modelinfo import load_model_info
 from pocketsr.engine.strength import WeightBlend
-from pocketsr.model import export, teacher_cache, train
-from pocketsr.model.data import load_photos
+from pocketsr.model import export, train
 from pocketsr.model.mixing import mixed_forward, partner_weights
 
 
@@ -49,11 +48,9 @@ def test_the_pytorch_mix_is_the_engines_mix(trained_run, tmp_path):
 
 
 def test_refine_trains_its_mixes_with_a_frozen_partner(
-    tmp_path, trained_run, tiny_recipe, photos_dir
+    tmp_path, trained_run, tiny_recipe, photos_dir, tiny_teacher_cache
 ):
-    photos = load_photos([photos_dir], use_skimage=False)
-    cache = tmp_path / "cache"
-    teacher_cache.build(photos, cache, 4, BicubicTeacher(), log=lambda _: None, shard_size=4)
+    cache = tiny_teacher_cache
     detail = trained_run / "detail_final.pt"
     before = detail.read_bytes()
     out = tmp_path / "run"

@@ -79,11 +79,9 @@ def test_an_empty_cache_is_a_clear_error(tmp_path):
 
 
 def test_detail_from_the_cache_starts_from_refine_and_resumes(
-    tmp_path, trained_run, tiny_recipe, photos_dir
+    tmp_path, trained_run, tiny_recipe, photos_dir, tiny_teacher_cache
 ):
-    photos = load_photos([photos_dir], use_skimage=False)
-    cache = tmp_path / "cache"
-    teacher_cache.build(photos, cache, 4, BicubicTeacher(), log=lambda _: None, shard_size=4)
+    cache = tiny_teacher_cache
     out = tmp_path / "run"
     out.mkdir()
     for name in ("refine_final.pt",):
