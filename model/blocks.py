@@ -33,7 +33,8 @@ class HeavyResBlock(nn.Module):
 class LightResBlock(nn.Module):
     """Residual block with no normalisation: local and tile-safe.
 
-    kind "dw": depthwise-separable (fewest MACs); "conv": two dense 3x3 convs.
+    kind "dw": depthwise-separable (fewest MACs); "conv": two dense 3x3 convs; "single": one
+    dense 3x3 conv after the activation (the stack shape's layer: model/stack.py).
     """
 
     def __init__(self, channels: int, expand: float = 1.0, kind: str = "dw") -> None:
@@ -45,6 +46,9 @@ class LightResBlock(nn.Module):
                 act(),
                 nn.Conv2d(hidden, channels, 3, padding=1),
             )
+            return
+        if kind == "single":
+            self.body = nn.Sequential(act(), nn.Conv2d(channels, channels, 3, padding=1))
             return
         if kind != "dw":
             raise ValueError(f"unknown light block kind {kind!r}")

@@ -30,9 +30,15 @@ class NetConfig:
     groups: int = 8
     # Hidden width multiplier of the light (annealed-into) blocks.
     light_expand: float = 1.0
-    # Light residual block body: "dw" (depthwise-separable) or "conv" (two dense 3x3 convs,
-    # fewer and larger kernels: faster per MAC on CPUs and quicker to learn).
+    # Light residual block body: "dw" (depthwise-separable), "conv" (two dense 3x3 convs,
+    # fewer and larger kernels: faster per MAC on CPUs and quicker to learn) or "single" (one
+    # dense 3x3 conv: the stack shape's layer).
     light_kind: str = "dw"
+    # "unet": the LiteED encoder/decoder around a multi-level UNet on the latent grid; "stack"
+    # (model/stack.py): a one-conv encoder, `unet_blocks` annealed blocks on the LR grid at
+    # `latent_channels` wide, a pixel-shuffle decoder (the enc/dec/unet widths and
+    # latent_grid are then unused).
+    shape: str = "unet"
     # Multi-scale fusion of encoder features into the decoder.
     fusion: bool = True
     # "lr_half": encode LR straight onto the HR/8 grid; "upsample": bicubic x4 first, then
@@ -67,13 +73,15 @@ class NetConfig:
         "lr_half" and "upsample" land on HR/8 = LR/2 ("upsample" encodes the x4 image down by
         8); "lr" keeps the latent on the LR grid.
         """
+        if self.shape == "stack":
+            return 1
         levels = len(self.unet_channels) - 1
         return self.latent_stride * (2**levels)
 
     @property
     def latent_stride(self) -> int:
         """LR pixels per latent pixel along each axis."""
-        return 1 if self.latent_grid == "lr" else 2
+        return 1 if self.latent_grid == "lr" or self.shape == "stack" else 2
 
 
 @dataclass(frozen=True)

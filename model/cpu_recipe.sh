@@ -2,7 +2,8 @@
 # The long CPU run that trains the shipped PocketSR-nano weights on ONE core, in the background,
 # resumable: run it again with the same OUT_DIR and every stage continues from its checkpoint
 # (finished stages are skipped). Usage:
-#   model/cpu_recipe.sh DATA_DIR OUT_DIR [MINUTES_SCALE]
+#   [RECIPE=nano_stack] model/cpu_recipe.sh DATA_DIR OUT_DIR [MINUTES_SCALE]
+# RECIPE names model/configs/RECIPE.toml (default nano, the shipped shape).
 # Stages and their wall-time budgets (minutes x MINUTES_SCALE):
 #   teacher 15 (heavy GroupNorm/attention UNet) -> prune 20 (annealing + feature distillation)
 #   -> refine 55 (the fidelity weights: ground truth, clean/mild-heavy mix)
@@ -13,8 +14,9 @@
 set -u
 DATA=$(realpath "$1"); OUT=$(realpath -m "$2"); K=${3:-1}
 PY=${PYTHON:-python3}
+RECIPE=${RECIPE:-nano}
 m() { "$PY" -c "print($1*$K)"; }
-train() { OMP_NUM_THREADS=1 nice -n 5 "$PY" -m pocketsr.model.train --recipe nano --data "$DATA" \
+train() { OMP_NUM_THREADS=1 nice -n 5 "$PY" -m pocketsr.model.train --recipe "$RECIPE" --data "$DATA" \
     --steps 100000000 --threads 1 --out "$OUT" "$@"; }
 mkdir -p "$OUT"
 train --stage teacher --minutes "$(m 15)" &&

@@ -11,6 +11,7 @@ from torch.nn import functional as F
 from .blocks import Annealed, HeavyAttention, HeavyResBlock, LightAttention, LightResBlock
 from .config import NetConfig
 from .liteed import BaseUpsample, Decoder, HREncoder, LREncoder
+from .stack import StackDecoder, StackEncoder, StackUNet, light_attention
 from .unet import UNet
 
 
@@ -39,6 +40,15 @@ def make_decoder(cfg: NetConfig) -> Decoder:
         cfg.latent_stride,
         cfg.light_kind,
     )
+
+
+def make_lr_encoder(cfg: NetConfig) -> nn.Module:
+    """The LiteED encoder of the UNet shape, by where its latent lives."""
+    if cfg.latent_grid in ("lr_half", "lr"):
+        return LREncoder(cfg.enc_channels, cfg.latent_channels, cfg.latent_stride)
+    if cfg.latent_grid == "upsample":
+        return HREncoder(cfg.enc_channels, cfg.latent_channels, cfg.scale)
+    raise ValueError(f"unknown latent_grid {cfg.latent_grid!r}")
 
 
 def zero_init_residuals(module: nn.Module) -> None:
@@ -95,16 +105,16 @@ class PocketSR(nn.Module):
     def __init__(self, cfg: NetConfig, heavy: bool = True) -> None:
         super().__init__()
         self.cfg = cfg
-        if cfg.latent_grid in ("lr_half", "lr"):
-            self.encoder: nn.Module = LREncoder(
-                cfg.enc_channels, cfg.latent_channels, cfg.latent_stride
-            )
-        elif cfg.latent_grid == "upsample":
-            self.encoder = HREncoder(cfg.enc_channels, cfg.latent_channels, cfg.scale)
+        if cfg.shape == "stack":
+            self.encoder: nn.Module = StackEncoder(cfg.latent_channels)
+            self.unet: nn.Module = StackUNet(cfg, heavy=heavy)
+            self.decoder: nn.Module = StackDecoder(cfg.latent_channels, cfg.scale)
+        elif cfg.shape == "unet":
+            self.encoder = make_lr_encoder(cfg)
+            self.unet = UNet(cfg, heavy=heavy)
+            self.decoder = make_decoder(cfg)
         else:
-            raise ValueError(f"unknown latent_grid {cfg.latent_grid!r}")
-        self.unet = UNet(cfg, heavy=heavy)
-        self.decoder = make_decoder(cfg)
+            raise ValueError(f"unknown network shape {cfg.shape!r}")
         self.base = BaseUpsample(cfg.scale, cfg.base_upsample)
         abar = alpha_bar(cfg)
         self.register_buffer("inv_sqrt_abar", torch.tensor(1 / math.sqrt(abar)))
@@ -142,6 +152,19 @@ class PocketSR(nn.Module):
         """Every heavy/light pair in the network."""
         return self.unet.annealed()
 
+    def distill_taps(self) -> list[nn.Module]:
+        """Three student depths on the LR grid, matched to x4plus's trunk in stage detail."""
+        if self.cfg.shape == "stack":
+            return [self.unet.down[0], self.unet.mid, self.unet.up[0]]
+        return [self.unet.down[0], self.unet.up[-1], self.decoder.body_fine]
+
+    def distill_widths(self) -> list[int]:
+        """The channel counts of `distill_taps`, in order."""
+        cfg = self.cfg
+        if cfg.shape == "stack":
+            return [cfg.latent_channels] * 3
+        return [cfg.unet_channels[0], cfg.unet_channels[0], cfg.dec_channels[1]]
+
 
 def attach_light(model: PocketSR) -> None:
     """Give every heavy module a fresh light counterpart (student = teacher + light)."""
@@ -154,7 +177,7 @@ def attach_light(model: PocketSR) -> None:
             channels = heavy.body[2].in_channels
             pair.light = LightResBlock(channels, cfg.light_expand, cfg.light_kind)
         elif isinstance(heavy, HeavyAttention):
-            pair.light = LightAttention(heavy.proj.in_channels)
+            pair.light = light_attention(cfg, heavy.proj.in_channels)
         else:
             raise TypeError(f"no light counterpart known for {type(heavy).__name__}")
         if cfg.init in KAIMING_STARTS:

@@ -179,16 +179,9 @@ class TeacherPool:
         return view(self.lr), view(self.hr), view(self.teacher)
 
 
-def student_taps(model: PocketSR) -> list[nn.Module]:
-    """The student depths on the LR grid matched to the teacher's trunk in stage detail."""
-    return [model.unet.down[0], model.unet.up[-1], model.decoder.body_fine]
-
-
 def make_adapters(model: PocketSR, teacher_channels: int = 64) -> nn.ModuleList:
     """1x1 convs taking each tapped student feature to the teacher's trunk width."""
-    cfg = model.cfg
-    widths = [cfg.unet_channels[0], cfg.unet_channels[0], cfg.dec_channels[1]]
-    return nn.ModuleList(nn.Conv2d(c, teacher_channels, 1) for c in widths)
+    return nn.ModuleList(nn.Conv2d(c, teacher_channels, 1) for c in model.distill_widths())
 
 
 def progress_fraction(
@@ -381,7 +374,7 @@ class StageRun:
         self.train_disc = wrap(self.disc, dist) if self.disc is not None else None
         self.taps = None
         if self.adapters is not None:
-            self.taps = (losses.FeatureTap(student_taps(self.model)), None)
+            self.taps = (losses.FeatureTap(self.model.distill_taps()), None)
         if stage == "prune" and self.cfg.distill > 0:
             self.taps = (
                 losses.FeatureTap(losses.distill_taps(self.model.unet)),
@@ -703,7 +696,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(recipe.seed)
     np.random.seed(recipe.seed + dist.rank)
     photos = load_photos([Path(d) for d in args.data], use_skimage=not args.no_skimage)
-    stages = STAGES if args.stage == "all" else (args.stage,)
+    # "all": the recipe's own stages, in order (the stack shape has no autoencoder stage).
+    stages = [s for s in STAGES if s in recipe.stages] if args.stage == "all" else [args.stage]
+    if "ae" in stages and recipe.net.shape != "unet":
+        raise SystemExit(
+            f"stage ae pre-trains the UNet shape's LiteED; this net is {recipe.net.shape!r}"
+        )
     for stage in stages:
         StageRun(stage, recipe, args, dist).run(photos)
     if dist.world > 1:
