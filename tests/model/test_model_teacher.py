@@ -45,6 +45,22 @@ def test_the_pytorch_teacher_matches_x4plus_on_the_ncnn_runtime():
     assert psnr >= 40  # measured 132 dB
 
 
+@needs_peers
+def test_the_onnx_runtime_teacher_of_the_cache_matches_the_pytorch_one():
+    from skimage import data
+
+    from pocketsr.model.rrdb import load_x4plus
+
+    crop = data.astronaut()[100:136, 200:240].astype(np.float32) / 255
+    x = torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)))[None]
+    with torch.no_grad():
+        ref = load_x4plus()(x).clamp(0, 1).numpy()
+    ours = teacher_cache.OnnxTeacher(threads=1)(x).numpy()
+    assert ours.shape == ref.shape == (1, 3, 144, 160)
+    psnr = 10 * np.log10(1 / np.mean((ours.astype(np.float64) - ref) ** 2))
+    assert psnr >= 60
+
+
 def test_the_cache_appends_shards_aligned_and_survives_a_killed_write(tmp_path, photos_dir):
     photos = load_photos([photos_dir], use_skimage=False)
     cache = tmp_path / "cache"
