@@ -343,6 +343,14 @@ class StageRun:
         self.adapters: nn.ModuleList | None = None
         self.cache = Path(args.teacher_cache) if getattr(args, "teacher_cache", None) else None
         self.partner = self._load_partner(getattr(args, "partner", None))
+        if self.cache is not None and stage != "detail" and self.partner is None:
+            # Only detail and refine's mixes read it; anything else would train on its own
+            # pairs toward the ground truth while the user believes it learns the teacher.
+            raise SystemExit(
+                f"--teacher-cache is read by stage detail and by refine's mixes (--partner); "
+                f"stage {stage} would ignore it. For an adversarial fine-tune toward the "
+                f"teacher use --stage detail --set gan=W"
+            )
         self.mix_pool: TeacherPool | None = None
         self.mix_gen = torch.Generator().manual_seed(recipe.seed * 104729 + dist.rank)
         if stage == "detail" and self.cache is None:

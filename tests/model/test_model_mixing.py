@@ -98,3 +98,14 @@ def test_mix_settings_without_their_parts_are_clear_errors(
     plain = train_args(tiny_recipe, photos_dir, tmp_path / "b", "plain", "--partner", partner)
     with pytest.raises(SystemExit, match="use it with --stage refine"):
         train.main(plain)
+
+
+def test_a_teacher_cache_a_stage_would_ignore_is_a_clear_error(
+    tmp_path, trained_run, tiny_recipe, photos_dir, tiny_teacher_cache
+):
+    start = str(trained_run / "detail_final.pt")
+    cache = str(tiny_teacher_cache)
+    for stage in ("gan", "refine"):
+        args = train_args(tiny_recipe, photos_dir, tmp_path / stage, stage, "--init", start)
+        with pytest.raises(SystemExit, match=f"stage {stage} would ignore it"):
+            train.main([*args, "--teacher-cache", cache])
