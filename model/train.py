@@ -343,14 +343,6 @@ class StageRun:
         self.adapters: nn.ModuleList | None = None
         self.cache = Path(args.teacher_cache) if getattr(args, "teacher_cache", None) else None
         self.partner = self._load_partner(getattr(args, "partner", None))
-        if self.cache is not None and stage != "detail" and self.partner is None:
-            # Only detail and refine's mixes read it; anything else would train on its own
-            # pairs toward the ground truth while the user believes it learns the teacher.
-            raise SystemExit(
-                f"--teacher-cache is read by stage detail and by refine's mixes (--partner); "
-                f"stage {stage} would ignore it. For an adversarial fine-tune toward the "
-                f"teacher use --stage detail --set gan=W"
-            )
         self.mix_pool: TeacherPool | None = None
         self.mix_gen = torch.Generator().manual_seed(recipe.seed * 104729 + dist.rank)
         if stage == "detail" and self.cache is None:
@@ -696,6 +688,15 @@ def _net_overrides(items: list[str]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen stage(s)."""
     args = parse_args(argv)
+    reads_cache = args.stage in ("all", "detail") or (args.stage == "refine" and args.partner)
+    if args.teacher_cache and not reads_cache:
+        # Checked before any work: the stage would train on its own pairs toward the ground
+        # truth while the user believes it learns the teacher.
+        raise SystemExit(
+            f"--teacher-cache is read by stage detail and by refine's mixes (--partner); "
+            f"stage {args.stage} would ignore it. For an adversarial fine-tune toward the "
+            f"teacher use --stage detail --set gan=W"
+        )
     if args.threads:
         torch.set_num_threads(args.threads)
     recipe = load_recipe(args.recipe, **_net_overrides(args.net))
