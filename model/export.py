@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -121,6 +122,35 @@ def parity(model: nn.Module, path: Path, size: tuple[int, int] = (40, 56)) -> fl
     return float(np.abs(ref - got).max())
 
 
+def _export_int8(model, ck: dict, out: Path, meta: dict, rf: int, rf_full: int) -> int:
+    """The int8 file of a model.qat checkpoint, its tile overlap settled and its distance from
+    the fp32 network reported (int8 is not held to the 1e-4 parity of fp32)."""
+    import tempfile
+
+    import onnxruntime as ort
+
+    from .qat import write_int8
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = export_onnx(model, Path(tmp) / "fp32.onnx", meta)
+        write_int8(fp32, out, model, ck["quant"])
+    if is_tile_safe(model):
+        rf = settle_receptive_field(out, rf // 2, rf_full)
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        ref = ClampedOutput(model)(x).numpy()
+    got = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(
+        None, {"lr": x.numpy()}
+    )[0]
+    db = 10 * math.log10(1 / max(1e-12, float(np.mean((ref - got) ** 2))))
+    print(
+        json.dumps(
+            {"output": str(out), "receptive_field": [rf, rf_full], "psnr_vs_fp32_db": round(db, 2)}
+        )
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Export a checkpoint and check parity."""
     p = argparse.ArgumentParser(prog="python -m pocketsr.model.export", description=__doc__)
@@ -144,10 +174,20 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="where these weights sit on the strength axis (0 fidelity, 1 detail)",
     )
+    p.add_argument(
+        "--int8",
+        action="store_true",
+        help="write the static int8 (QDQ) model from a checkpoint made by model.qat",
+    )
     args = p.parse_args(argv)
     if bool(args.partner) != (args.strength is not None):
         p.error("--partner and --strength go together")
     model, ck = load_checkpoint_model(args.checkpoint)
+    if args.int8 and "quant" not in ck:
+        p.error(
+            f"{args.checkpoint} has no int8 ranges; make them first with "
+            "python -m pocketsr.model.qat CHECKPOINT OUT.pt --data PHOTOS"
+        )
     if not is_tile_safe(model):
         print(
             "warning: this network is not tile-safe (GroupNorm/attention remain)", file=sys.stderr
@@ -172,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.partner:
         meta |= {"partner": args.partner, "strength": args.strength}
     args.output.parent.mkdir(parents=True, exist_ok=True)
+    if args.int8:
+        return _export_int8(model, ck, args.output, meta, rf, rf_full)
     export_onnx(model, args.output, meta)
     if is_tile_safe(model):
         # The gradient estimate (influence above 1e-4 of the peak) is conservative: start
