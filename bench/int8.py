@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.images import list_images, load_rgb8
-from bench.metrics import psnr_y
+from bench.metrics import psnr, psnr_y
 
 
 def _calibration(data: Path, count: int = 16) -> list[np.ndarray]:
@@ -98,10 +98,6 @@ def _best_time(sess, x: np.ndarray, repeats: int = 5) -> float:
     return min(times)
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return 10 * np.log10(1 / max(1e-12, float(np.mean((a - b) ** 2))))
-
-
 def _real_crops(folder: Path, side: int = 64) -> list[np.ndarray]:
     """A centre crop of each photo in `folder`, as the model's NCHW float input."""
     crops = []
@@ -134,14 +130,14 @@ def main(argv: list[str] | None = None) -> int:
             lr = load_rgb8(path).astype(np.float32).transpose(2, 0, 1)[None] / 255
             lr = lr[:, :, : lr.shape[2] // m * m, : lr.shape[3] // m * m]
             a, b = fp32.run(None, {"lr": lr})[0], int8.run(None, {"lr": lr})[0]
-            psnrs.append(_psnr(a, b))
+            psnrs.append(psnr(a, b, data_range=1.0))
             hr = _matching_hr(set14 / "HR", path)
             if hr is not None:
                 hr = hr[: a.shape[2], : a.shape[3]]
                 truth32.append(psnr_y(_as_rgb8(a), hr, border=4))
                 truth8.append(psnr_y(_as_rgb8(b), hr, border=4))
         real = [
-            _psnr(fp32.run(None, {"lr": c})[0], int8.run(None, {"lr": c})[0])
+            psnr(fp32.run(None, {"lr": c})[0], int8.run(None, {"lr": c})[0], data_range=1.0)
             for c in _real_crops(args.data / "real")
         ]
     report = {

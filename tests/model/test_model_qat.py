@@ -11,13 +11,13 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from bench import metrics
 from pocketsr.engine import Upscaler
 from pocketsr.model import export, qat
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10 * np.log10(1 / mse)
+    return metrics.psnr(np.asarray(a), np.asarray(b), data_range=1.0)
 
 
 @pytest.fixture(scope="module")
