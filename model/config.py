@@ -39,6 +39,10 @@ class NetConfig:
     # `latent_channels` wide, a pixel-shuffle decoder (the enc/dec/unet widths and
     # latent_grid are then unused).
     shape: str = "unet"
+    # The stack shape only: how many of its middle blocks run on the LR/2 grid, and how wide
+    # (model/stack.py HalfLevel; 0 keeps every block on the LR grid).
+    half_blocks: int = 0
+    half_channels: int = 96
     # Multi-scale fusion of encoder features into the decoder.
     fusion: bool = True
     # "lr_half": encode LR straight onto the HR/8 grid; "upsample": bicubic x4 first, then
@@ -74,7 +78,7 @@ class NetConfig:
         8); "lr" keeps the latent on the LR grid.
         """
         if self.shape == "stack":
-            return 1
+            return 2 if self.half_blocks else 1
         levels = len(self.unet_channels) - 1
         return self.latent_stride * (2**levels)
 

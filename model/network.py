@@ -11,7 +11,7 @@ from torch.nn import functional as F
 from .blocks import Annealed, HeavyAttention, HeavyResBlock, LightAttention, LightResBlock
 from .config import NetConfig
 from .liteed import BaseUpsample, Decoder, HREncoder, LREncoder
-from .stack import StackDecoder, StackEncoder, StackUNet, light_attention
+from .stack import HalfLevel, StackDecoder, StackEncoder, StackUNet, light_attention
 from .unet import UNet
 
 
@@ -58,6 +58,8 @@ def zero_init_residuals(module: nn.Module) -> None:
             last = m.body[-1]
         elif isinstance(m, LightAttention):
             last = m.proj
+        elif isinstance(m, HalfLevel):
+            last = m.up[0]
         else:
             continue
         nn.init.zeros_(last.weight)

@@ -61,11 +61,32 @@ def _block(c: int, cfg: NetConfig, heavy: bool) -> Annealed:
     )
 
 
+class HalfLevel(nn.Module):
+    """Blocks on the LR/2 grid at `width`, as one residual branch of the LR-grid stack.
+
+    A dense 3x3 conv on LR/2 at twice the width costs the MACs of one on LR at the width, with
+    four times the weights and twice the reach per layer: capacity per MAC for the same CPU
+    time (bench/QUALITY.md, "The two-level stack"). In by a stride-2 3x3 conv, out by a 1x1
+    conv and a pixel shuffle.
+    """
+
+    def __init__(self, channels: int, width: int, blocks: list[nn.Module]) -> None:
+        super().__init__()
+        self.down = nn.Conv2d(channels, width, 3, stride=2, padding=1)
+        self.body = nn.Sequential(*blocks)
+        self.up = nn.Sequential(nn.Conv2d(width, 4 * channels, 1), nn.PixelShuffle(2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Residual update of the LR-grid features (their sides must be even)."""
+        return x + self.up(self.body(self.down(x)))
+
+
 class StackUNet(nn.Module):
     """The UNet as one level on the LR grid: `unet_blocks` annealed blocks in three runs.
 
     The runs are named as the full UNet's stages (`down`, `mid`, `up`), so multi-layer feature
     distillation taps the same three depths; attention (when level 0 has it) sits mid-way.
+    With `half_blocks`, that many of the middle blocks run on the LR/2 grid (HalfLevel).
     """
 
     def __init__(self, cfg: NetConfig, heavy: bool = True) -> None:
@@ -76,7 +97,10 @@ class StackUNet(nn.Module):
             raise ValueError(f"the stack UNet needs at least 3 blocks, got {n}")
         first, second = n // 3, n - 2 * (n // 3)
         self.down = nn.ModuleList([nn.Sequential(*[_block(c, cfg, heavy) for _ in range(first)])])
-        mid: list[nn.Module] = [_block(c, cfg, heavy) for _ in range(second)]
+        half = cfg.half_blocks
+        if not 0 <= half <= second:
+            raise ValueError(f"half_blocks must be 0..{second} for {n} blocks, got {half}")
+        mid: list[nn.Module] = [_block(c, cfg, heavy) for _ in range(second - half)]
         if 0 in cfg.attention_levels:
             # Annealed into a skip: the pruned stack keeps no attention at all (a local gate
             # in its place cost 8 % of the student's training speed).
@@ -84,6 +108,10 @@ class StackUNet(nn.Module):
                 HeavyAttention(c, cfg.groups) if heavy else None, light_attention(cfg, c)
             )
             mid.insert(len(mid) // 2, attn)
+        if half:
+            w = cfg.half_channels
+            inner = [_block(w, cfg, heavy) for _ in range(half)]
+            mid.insert(len(mid) // 2, HalfLevel(c, w, inner))
         self.mid = nn.Sequential(*mid)
         self.up = nn.ModuleList([nn.Sequential(*[_block(c, cfg, heavy) for _ in range(first)])])
         self.conv_out = nn.Sequential(act(), nn.Conv2d(c, c, 3, padding=1))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -144,5 +144,42 @@ def test_the_stack_recipe_trains_every_stage_and_exports_for_the_engine(
     photo = np.asarray(data.astronaut()[40:136, 180:276], np.float32) / 255
     whole = up.upscale(photo, tile=None)
     tiled = up.upscale(photo, tile=48)
+    mse = float(np.mean((whole.astype(np.float64) - tiled) ** 2))
+    assert mse == 0 or 10 * np.log10(1 / mse) >= 60
+
+
+def test_the_two_level_stack_buys_weights_and_reach_at_the_same_macs(recipe, tmp_path):
+    """half_blocks: middle blocks on LR/2 at 88 wide cost what 48 wide on LR cost."""
+    flat = _student(recipe.net)
+    prune_heavy(flat)
+    cfg = replace(recipe.net, half_blocks=4, half_channels=88)
+    two = _student(cfg)
+    prune_heavy(two)
+    assert abs(macs_per_lr_pixel(two) / macs_per_lr_pixel(flat) - 1) <= 0.02
+    assert sum(p.numel() for p in two.parameters()) > 1.8 * sum(
+        p.numel() for p in flat.parameters()
+    )
+    assert cfg.size_multiple == 2 and is_tile_safe(two)
+    x = torch.rand(1, 3, 16, 20)
+    with torch.no_grad():
+        assert torch.equal(two(x), two.base(x))  # the Kaiming start: bicubic, LR/2 branch silent
+    with pytest.raises(ValueError, match="half_blocks must be"):
+        PocketSR(replace(recipe.net, half_blocks=5))
+    # Through the exporter and the engine: even sizes, and tiles that agree with the whole.
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in two.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    ck = {"stage": "refine", "step": 0, "pruned": True, "net": asdict(cfg), "ema": two.state_dict()}
+    torch.save(ck, tmp_path / "two.pt")
+    onnx_path = tmp_path / "two.onnx"
+    assert export.main([str(tmp_path / "two.pt"), str(onnx_path), "--name", "two"]) == 0
+    up = Upscaler(onnx_path, device="cpu", threads=1)
+    assert up.info.size_multiple == 2
+    rng = np.random.default_rng(0)
+    photo = rng.random((45, 37, 3), dtype=np.float32)  # odd sides: the engine pads them
+    whole = up.upscale(photo, tile=None)
+    tiled = up.upscale(photo, tile=24)
+    assert whole.shape == (180, 148, 3)
     mse = float(np.mean((whole.astype(np.float64) - tiled) ** 2))
     assert mse == 0 or 10 * np.log10(1 / mse) >= 60
