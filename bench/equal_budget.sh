@@ -9,6 +9,7 @@
 #   stack       the stack shape's pruned student (model/stack.py), recipe nano_stack (Kaiming
 #               start, 2e-3)
 #   plain-stack the plain net by the nano_stack recipe's plain stage (the same start and rate)
+#   stack-half  the two-level stack: its 4 middle blocks on LR/2 at 88 wide (the same MACs)
 # RUNS picks some of them (default: "nano nano-v0 plain"); INIT=kaiming gives the first three
 # the variance-preserving start (`--net init=kaiming`; bench/QUALITY.md has both starts).
 # Usage: [RUNS="stack plain-stack"] bench/equal_budget.sh DATA_DIR OUT_DIR [MINUTES]
@@ -31,6 +32,11 @@ for run in ${RUNS:-nano nano-v0 plain}; do
     plain) nano --stage plain --out "$OUT/plain"; stage=plain ;;
     stack) train --recipe nano_stack --stage scratch --out "$OUT/stack"; stage=scratch ;;
     plain-stack) train --recipe nano_stack --stage plain --out "$OUT/plain-stack"; stage=plain ;;
+    stack-half)
+        train --recipe nano_stack --stage scratch --out "$OUT/stack-half" \
+            --net half_blocks=4 --net half_channels=88
+        stage=scratch
+        ;;
     *) echo "equal_budget.sh: unknown run $run" >&2; exit 2 ;;
     esac
     "$PY" -m pocketsr.model.export "$OUT/$run/${stage}_final.pt" "$OUT/$run.onnx" --name "$run"
