@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 import torch
@@ -16,5 +16,15 @@ def slim(src: Path, dst: Path) -> None:
     torch.save(keep, dst)
 
 
+def main(argv: list[str] | None = None) -> int:
+    """python -m pocketsr.model.slim CHECKPOINT OUT"""
+    p = argparse.ArgumentParser(prog="python -m pocketsr.model.slim", description=__doc__)
+    p.add_argument("checkpoint", type=Path, help="a training checkpoint (stage.pt or _final.pt)")
+    p.add_argument("output", type=Path, help="where the slim copy goes")
+    args = p.parse_args(argv)
+    slim(args.checkpoint, args.output)
+    return 0
+
+
 if __name__ == "__main__":
-    slim(Path(sys.argv[1]), Path(sys.argv[2]))
+    raise SystemExit(main())
