@@ -66,8 +66,8 @@ class HalfLevel(nn.Module):
 
     A dense 3x3 conv on LR/2 at twice the width costs the MACs of one on LR at the width, with
     four times the weights and twice the reach per layer: capacity per MAC for the same CPU
-    time (bench/QUALITY.md, "The two-level stack"). In by a stride-2 3x3 conv, out by a 1x1
-    conv and a pixel shuffle.
+    time (bench/QUALITY.md, "Capacity, not data": its first 90-minute run diverged). In by a
+    stride-2 3x3 conv, out by a 1x1 conv and a pixel shuffle.
     """
 
     def __init__(self, channels: int, width: int, blocks: list[nn.Module]) -> None:
