@@ -66,12 +66,16 @@ class HalfLevel(nn.Module):
 
     A dense 3x3 conv on LR/2 at twice the width costs the MACs of one on LR at the width, with
     four times the weights and twice the reach per layer: capacity per MAC for the same CPU
-    time (bench/QUALITY.md, "Capacity, not data": its first 90-minute run diverged). In by a
-    stride-2 3x3 conv, out by a 1x1 conv and a pixel shuffle.
+    time (bench/QUALITY.md, "Capacity, not data"). In by a stride-2 3x3 conv, out by a 1x1 conv
+    and a pixel shuffle.
     """
 
     def __init__(self, channels: int, width: int, blocks: list[nn.Module]) -> None:
         super().__init__()
+        # Adam moves every weight by about the rate, so a layer's relative change per step grows
+        # with its fan-in: the branch trains at channels / width of the rate (as in muP). At the
+        # full rate its first 90-minute run diverged near step 1 300.
+        self.lr_scale = channels / width
         self.down = nn.Conv2d(channels, width, 3, stride=2, padding=1)
         self.body = nn.Sequential(*blocks)
         self.up = nn.Sequential(nn.Conv2d(width, 4 * channels, 1), nn.PixelShuffle(2))

@@ -200,6 +200,19 @@ def lr_at(stage: StageConfig, frac: float) -> float:
     return stage.lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
+def param_groups(model: nn.Module, extra: list[nn.Parameter]) -> list[dict]:
+    """Adam's parameter groups: one per `lr_scale` that a module of `model` asks for (else 1)."""
+    scale: dict[nn.Parameter, float] = {}
+    for m in model.modules():
+        s = getattr(m, "lr_scale", None)
+        if s is not None:
+            scale.update((p, float(s)) for p in m.parameters())
+    groups: dict[float, list[nn.Parameter]] = {}
+    for p in [*model.parameters(), *extra]:
+        groups.setdefault(scale.get(p, 1.0), []).append(p)
+    return [{"params": ps, "lr_scale": s} for s, ps in groups.items()]
+
+
 def _ckpt(out: Path, stage: str, final: bool = False) -> Path:
     return out / (f"{stage}_final.pt" if final else f"{stage}.pt")
 
@@ -354,10 +367,10 @@ class StageRun:
                 self.adapters = make_adapters(self.model).to(dev)
                 if ck is not None and ck.get("adapters"):
                     self.adapters.load_state_dict(ck["adapters"])
-        params = list(self.model.parameters())
-        if self.adapters is not None:
-            params += list(self.adapters.parameters())
-        self.opt = torch.optim.Adam(params, lr=self.cfg.lr, betas=self.cfg.betas)
+        extra = list(self.adapters.parameters()) if self.adapters is not None else []
+        self.opt = torch.optim.Adam(
+            param_groups(self.model, extra), lr=self.cfg.lr, betas=self.cfg.betas
+        )
         self.dopt = (
             torch.optim.Adam(self.disc.parameters(), lr=self.cfg.lr, betas=self.cfg.betas)
             if self.disc is not None
@@ -419,7 +432,9 @@ class StageRun:
         prune_heavy(self.model)
         prune_heavy(self.ema.model)
         old = self.opt
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr, betas=self.cfg.betas)
+        self.opt = torch.optim.Adam(
+            param_groups(self.model, []), lr=self.cfg.lr, betas=self.cfg.betas
+        )
         for p in self.model.parameters():
             if p in old.state:
                 self.opt.state[p] = old.state[p]
@@ -505,7 +520,7 @@ class StageRun:
         """One optimisation step (generator, then discriminator in the GAN stage)."""
         lr_now = lr_at(self.cfg, frac)
         for group in self.opt.param_groups:
-            group["lr"] = lr_now
+            group["lr"] = lr_now * group.get("lr_scale", 1.0)
         strength = self.draw_strength()
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
             if strength is None:

@@ -17,7 +17,7 @@ from pocketsr.model import export, train
 from pocketsr.model.baseline import PlainSR
 from pocketsr.model.blocks import HeavyAttention
 from pocketsr.model.config import load_recipe
-from pocketsr.model.macs import macs_per_lr_pixel
+from pocketsr.model.macs import count_params, macs_per_lr_pixel
 from pocketsr.model.network import PocketSR, attach_light, is_tile_safe, prune_heavy
 
 RECIPE_PATH = Path(__file__).resolve().parents[2] / "model" / "configs" / "nano_stack.toml"
@@ -156,9 +156,7 @@ def test_the_two_level_stack_buys_weights_and_reach_at_the_same_macs(recipe, tmp
     two = _student(cfg)
     prune_heavy(two)
     assert abs(macs_per_lr_pixel(two) / macs_per_lr_pixel(flat) - 1) <= 0.02
-    assert sum(p.numel() for p in two.parameters()) > 1.8 * sum(
-        p.numel() for p in flat.parameters()
-    )
+    assert count_params(two) > 1.8 * count_params(flat)
     assert cfg.size_multiple == 2 and is_tile_safe(two)
     x = torch.rand(1, 3, 16, 20)
     with torch.no_grad():
@@ -183,3 +181,31 @@ def test_the_two_level_stack_buys_weights_and_reach_at_the_same_macs(recipe, tmp
     assert whole.shape == (180, 148, 3)
     mse = float(np.mean((whole.astype(np.float64) - tiled) ** 2))
     assert mse == 0 or 10 * np.log10(1 / mse) >= 60
+
+
+def test_the_lr2_branch_trains_at_its_width_scaled_rate(recipe, tmp_path, photos_dir):
+    """Adam's groups: the LR/2 branch's weights at latent / width of the rate, the rest at 1."""
+    flat = _student(recipe.net)
+    prune_heavy(flat)
+    assert [g["lr_scale"] for g in train.param_groups(flat, [])] == [1.0]
+    text = RECIPE_PATH.read_text()
+    net = text[text.index("[net]") : text.index("\n# No autoencoder stage")]
+    tiny = tmp_path / "tiny_two_level.toml"
+    tiny.write_text(
+        "seed = 0\npool_size = 4\n\n"
+        + net.replace("unet_blocks = 12", "unet_blocks = 4")
+        + "\n[stage_defaults]\n"
+        + TINY_STAGE
+        + "\n[stages.scratch]\nlr = 2e-3\nl1 = 1.0\n"
+    )
+    out = tmp_path / "run"
+    half = ("--net", "half_blocks=2", "--net", "half_channels=96")
+    assert train.main(train_args(tiny, photos_dir, out, "scratch", *half)) == 0
+    ck = torch.load(out / "scratch_final.pt", map_location="cpu", weights_only=False)
+    groups = {g["lr_scale"]: g for g in ck["opt"]["param_groups"]}
+    assert set(groups) == {1.0, 0.5}
+    assert groups[0.5]["lr"] == pytest.approx(0.5 * groups[1.0]["lr"])  # set by train_step
+    model = _student(replace(recipe.net, unet_blocks=4, half_blocks=2, half_channels=96))
+    prune_heavy(model)
+    branch = [m for m in model.modules() if hasattr(m, "lr_scale")]
+    assert len(branch) == 1 and len(groups[0.5]["params"]) == len(list(branch[0].parameters()))
