@@ -14,7 +14,6 @@ data"; its figures used --index 20, held out while the cache held 20 shards).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,10 +50,7 @@ def ensure_held_out(cache: Path, index: int, data: list[Path], threads: int = 1)
         raise SystemExit(f"{path} is missing: give --data DIR (the training photos) to make it")
     shard = tc.make_shard(load_photos(data), tc.OnnxTeacher(threads), index)
     path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f".{path.name}.part")
-    with open(part, "wb") as fh:
-        np.savez(fh, lr=shard.lr, teacher=shard.teacher, hr=shard.hr)
-    os.replace(part, path)
+    tc.write_shard(shard, path)
     return path
 
 

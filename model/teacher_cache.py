@@ -124,6 +124,14 @@ def make_shard(
     )
 
 
+def write_shard(shard: TeacherPairs, path: Path) -> None:
+    """Write one shard whole or not at all (a hidden .part file renamed into place)."""
+    part = path.with_name(f".{path.name}.part")  # hidden from shard_paths until whole
+    with open(part, "wb") as fh:
+        np.savez(fh, lr=shard.lr, teacher=shard.teacher, hr=shard.hr)
+    os.replace(part, path)
+
+
 def build(
     photos: list[np.ndarray],
     cache: Path,
@@ -140,11 +148,7 @@ def build(
         index = len(shard_paths(cache))
         start = time.time()
         shard = make_shard(photos, teacher, index, size=shard_size)
-        path = cache / f"shard_{index:05d}.npz"
-        part = path.with_name(f".{path.name}.part")  # hidden from shard_paths until whole
-        with open(part, "wb") as fh:
-            np.savez(fh, lr=shard.lr, teacher=shard.teacher, hr=shard.hr)
-        os.replace(part, path)
+        write_shard(shard, cache / f"shard_{index:05d}.npz")
         took = time.time() - start
         log(f"teacher cache: shard {index} ({have + len(shard)} pairs) in {took:.0f} s")
     return held(cache)
