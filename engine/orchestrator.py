@@ -15,7 +15,7 @@ from pocketsr.plugin.pocketsr_link.wire import ALPHA_MODEL, ALPHA_MODES, ALPHA_R
 from .errors import Cancelled, InvalidOptionError, ModelError, OutOfMemoryError
 from .model_paths import DEFAULT_MODEL, model_path
 from .modelinfo import read_model_info
-from .plan import window_context
+from .plan import EDGE_CONTEXT, window_context
 from .session import ModelSession
 from .source_image import SourceImage
 from .strength import WeightBlend, check_strength
@@ -131,6 +131,8 @@ class Upscaler:
                 context=context,
                 blend=max(2, math.ceil(self.info.overlap / 2)),
                 multiple=multiple,
+                image=None if source.wrap else source.size,
+                edge=min(context, EDGE_CONTEXT),
             )
             log.info(
                 "upscaling %s of a %s image to %s: %d tile(s) of %s input px (tile policy %s)",

@@ -155,8 +155,15 @@ def plan_axis(
     blend: int,
     multiple: int,
     model_scale: int,
+    bound: int | None = None,
+    edge: int = 0,
 ) -> tuple[Span, ...]:
-    """Split one axis of an ROI into overlapping tiles; tile None means one window for all."""
+    """Split one axis of an ROI into overlapping tiles; tile None means one window for all.
+
+    bound: the image's length on this axis; windows then read at most `edge` pixels past its
+    ends (and the few more the size multiple's phase asks), the same in every window that
+    reaches an end, instead of the whole context. None: windows reach as far as they need.
+    """
     if roi_len <= 0 or out_len <= 0:
         raise ValueError("an axis to tile must have a positive length")
     # Output pixel t covers input [roi_start + t*k, roi_start + (t+1)*k) with k = roi_len/out_len.
@@ -187,11 +194,18 @@ def plan_axis(
     # it on the same phase. Counting from the ROI (not the array) gives a host's crop around a
     # selection the same result as the whole image with that selection as ROI.
     needed = [(p, q, a - (a - roi_start) % multiple, z) for p, q, a, z in needed]
+    if bound is not None:
+        # The first and last pixel a window may read: `edge` past the image, on the phase.
+        lo = -edge - (-edge - roi_start) % multiple
+        hi = bound + edge + (roi_start - bound - edge) % multiple
+        needed = [(p, q, max(a, lo), min(z, hi)) for p, q, a, z in needed]
     wlen = round_up(max(z - a for _, _, a, z in needed), multiple)
     spans = []
     for i, (p, q, a, z) in enumerate(needed):
         spare = wlen - (z - a)
         start = a - (spare // 2) // multiple * multiple  # spread the spare context, aligned
+        if bound is not None:  # wlen <= hi - lo: the spare goes inwards at an edge
+            start = max(lo, min(start, hi - wlen))
         spans.append(
             Span(
                 window_start=start,
@@ -219,13 +233,31 @@ def plan_tiles(
     context: int,
     blend: int,
     multiple: int = 1,
+    image: Size | None = None,
+    edge: int = 0,
 ) -> TilePlan:
-    """The tile plan for an ROI upscaled to out_size; blend and context are in input pixels."""
+    """The tile plan for an ROI upscaled to out_size; blend and context are in input pixels.
+
+    image: the size of the image the ROI lies in; windows then read at most `edge` pixels
+    past its borders (plan_axis's bound). None: they read the whole context past them (a
+    tileable image wraps around).
+    """
     if roi.is_empty or out_size.area == 0:
         raise ValueError("cannot plan tiles for an empty region")
     kx, ky = out_size.width / roi.width, out_size.height / roi.height
     common = {"tile": tile, "context": context, "multiple": multiple, "model_scale": model_scale}
-    cols = plan_axis(roi.x, roi.width, out_size.width, blend=math.ceil(blend * kx), **common)
-    rows = plan_axis(roi.y, roi.height, out_size.height, blend=math.ceil(blend * ky), **common)
+    bx, by = (None, None) if image is None else (image.width, image.height)
+    cols = plan_axis(
+        roi.x, roi.width, out_size.width, blend=math.ceil(blend * kx), bound=bx, edge=edge, **common
+    )
+    rows = plan_axis(
+        roi.y,
+        roi.height,
+        out_size.height,
+        blend=math.ceil(blend * ky),
+        bound=by,
+        edge=edge,
+        **common,
+    )
     window = max(cols[0].window_len, rows[0].window_len)
     return TilePlan(roi, out_size, model_scale, window, context, multiple, rows, cols)

@@ -28,10 +28,20 @@ def plans(draw):
     context = draw(st.integers(0, 20))
     blend = draw(st.integers(0, 12))
     multiple = draw(st.sampled_from([1, 2, 4, 8]))
+    image = Size(width, height) if draw(st.booleans()) else None
+    edge = draw(st.integers(0, context))
     plan = plan_tiles(
-        roi, out, model_scale=scale, tile=tile, context=context, blend=blend, multiple=multiple
+        roi,
+        out,
+        model_scale=scale,
+        tile=tile,
+        context=context,
+        blend=blend,
+        multiple=multiple,
+        image=image,
+        edge=edge,
     )
-    return plan, (tile, blend)
+    return plan, (tile, blend, image, edge)
 
 
 @settings(max_examples=150, deadline=None)
@@ -59,7 +69,7 @@ def test_blend_weights_sum_to_one(args):
 @settings(max_examples=150, deadline=None)
 @given(plans())
 def test_windows_honour_multiple_tile_and_context(args):
-    plan, (tile_req, blend) = args
+    plan, (tile_req, blend, image, edge) = args
     sizes = {t.window.size for t in plan}
     assert len(sizes) == 1, "all windows share one size"
     size = sizes.pop()
@@ -74,13 +84,24 @@ def test_windows_honour_multiple_tile_and_context(args):
             smallest = minimum_tile(plan.context, math.ceil(blend / ratio), ratio, plan.multiple)
             assert side <= max(round_up(tile_req, plan.multiple), smallest)
     for tile in plan:
-        for span, start, length, n in (
-            (tile.xspan, roi.x, roi.width, out.width),
-            (tile.yspan, roi.y, roi.height, out.height),
+        for span, start, length, n, bound in (
+            (tile.xspan, roi.x, roi.width, out.width, image and image.width),
+            (tile.yspan, roi.y, roi.height, out.height, image and image.height),
         ):
             need0 = start + span.out_start * length // n - plan.context
             need1 = start + math.ceil(span.out_end * length / n) + plan.context
-            assert span.window_start <= need0 and need1 <= span.window_start + span.window_len
+            end = span.window_start + span.window_len
+            if bound is not None:
+                # At most `edge` past the image (and the phase): the same start (or end) in
+                # every window that reaches the image's edge.
+                lo, hi = -edge, bound + edge
+                while (lo - start) % plan.multiple:
+                    lo -= 1
+                while (hi - start) % plan.multiple:
+                    hi += 1
+                assert lo <= span.window_start and end <= hi
+                need0, need1 = max(need0, lo), min(need1, hi)
+            assert span.window_start <= need0 and need1 <= end
             # The same sampling phase in every window, for networks that sample down inside.
             assert (span.window_start - start) % plan.multiple == 0
             assert 0 <= span.src_start < span.src_end <= span.window_len * plan.model_scale
@@ -113,6 +134,18 @@ def test_single_window_when_tile_is_none():
     # 37 + 2*5 = 47 from x = -5, started on a multiple of 8 (x = -8): 50, rounded up to 56.
     assert plan.window_size == Size(56, 40)
     assert plan.cols[0].window_start % 8 == 0 and plan.rows[0].window_start % 8 == 0
+
+
+def test_a_whole_image_window_reads_only_the_edge_context_past_its_borders():
+    roi, out = Rect(0, 0, 37, 21), Size(148, 84)
+    common = {"model_scale": 4, "tile": None, "context": 14, "blend": 3, "multiple": 2}
+    assert plan_tiles(roi, out, **common).window_size == Size(66, 50)  # 37 + 28, 21 + 28
+    plan = plan_tiles(roi, out, image=Size(37, 21), edge=4, **common)
+    assert plan.window_size == Size(46, 30)  # 37 + 8 and one more for the multiple, 21 + 8
+    assert (plan.cols[0].window_start, plan.rows[0].window_start) == (-4, -4)
+    inner = plan_tiles(Rect(10, 5, 20, 10), Size(80, 40), image=Size(37, 21), edge=0, **common)
+    # The context is read inside the image: 10 - 14 stops at the border, 30 + 14 at 37 (+1).
+    assert (inner.cols[0].window_start, inner.window_size.width) == (0, 38)
 
 
 def test_native_source_span_stays_inside_the_window_output():
