@@ -111,11 +111,13 @@ class Upscaler:
         # plan's context gives the pixels the whole image gives there.
         context = window_context(self.info, region.size, out_size, source.alpha is not None)
         policy = TilePolicy.from_option(tile)
+        blend = max(2, math.ceil(self.info.overlap / 2))
         window = policy.window(
             self.info,
             context,
             memory_budget_mb=self.memory_budget_mb,
             on_cpu=self._session.is_cpu,
+            blend=blend,
         )
         if cancel is not None and cancel.cancelled:
             raise Cancelled("The upscale was cancelled before it started.")
@@ -129,7 +131,7 @@ class Upscaler:
                 model_scale=self.info.scale,
                 tile=window,
                 context=context,
-                blend=max(2, math.ceil(self.info.overlap / 2)),
+                blend=blend,
                 multiple=multiple,
                 image=None if source.wrap else source.size,
                 edge=min(context, EDGE_CONTEXT),

@@ -9,12 +9,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InvalidOptionError, OutOfMemoryError
+from .tiles import window_for_core
 from .types import ModelInfo
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MEMORY_BUDGET_MB = 1024
-CPU_TILE = 512  # input pixels; bigger CPU tiles barely raise throughput but hurt cancel latency
+# The most new input pixels an automatic window adds per side; its context, blend ramps and
+# alignment come on top, so the share of pixels read twice does not grow with the model's
+# reach (bench/RESULTS.md). Cancel stops inside a window, so the cap bounds the progress
+# step and the window's memory, not cancel latency.
+CPU_TILE = 512
 GPU_TILE = 1024
 MIN_OOM_TILE = 64  # below this, out-of-memory retries stop and OutOfMemoryError is raised
 
@@ -78,9 +83,16 @@ class TilePolicy:
         )
 
     def window(
-        self, info: ModelInfo, context: int, *, memory_budget_mb: int, on_cpu: bool
+        self,
+        info: ModelInfo,
+        context: int,
+        *,
+        memory_budget_mb: int,
+        on_cpu: bool,
+        blend: int = 0,
     ) -> int | None:
-        """The first window side in input pixels for this model, or None for one window."""
+        """The first window side in input pixels for this model, or None for one window;
+        context and blend (input pixels) are what tiling adds around the new pixels."""
         if self.kind == "whole":
             log.info("tile policy whole: one window for the whole region")
             return None
@@ -90,7 +102,8 @@ class TilePolicy:
         bytes_per_pixel = 4 * (info.in_channels + info.out_channels * info.scale**2) * 8
         budget_side = int(math.sqrt(memory_budget_mb * 2**20 / bytes_per_pixel))
         side, why = budget_side, f"the {memory_budget_mb} MB memory budget"
-        cap = CPU_TILE if on_cpu else GPU_TILE
+        core = CPU_TILE if on_cpu else GPU_TILE
+        cap = window_for_core(core, context, blend, info.size_multiple)
         if info.tile_safe and side > cap:  # models that are not get the biggest the budget allows
             side, why = cap, f"the {'CPU' if on_cpu else 'GPU'} cap of {cap} px"
         side = side // info.size_multiple * info.size_multiple

@@ -145,6 +145,12 @@ def minimum_tile(context: int, blend: int, ratio: float, multiple: int) -> int:
     return round_up(max(need, multiple), multiple)
 
 
+def window_for_core(core: int, context: int, blend: int, multiple: int) -> int:
+    """The window (input px) whose tiles each add `core` new input pixels at the model's own
+    scale, `blend` of them shared with the next tile: the inverse of plan_axis's split."""
+    return round_up(core + blend + 2 * context + 2 + (multiple - 1), multiple)
+
+
 def plan_axis(
     roi_start: int,
     roi_len: int,

@@ -9,6 +9,7 @@ import pytest
 
 from pocketsr.engine import InvalidOptionError, ModelInfo, Upscaler
 from pocketsr.engine.tile_policy import CPU_TILE, GPU_TILE, MIN_OOM_TILE, TilePolicy
+from pocketsr.engine.tiles import plan_axis
 from pocketsr.engine.upscaler import TilePolicy as ReExported
 
 INFO = ModelInfo(name="t", scale=4, receptive_field=16)
@@ -53,16 +54,57 @@ def test_windows() -> None:
     options = {"memory_budget_mb": 1024, "on_cpu": True}
     assert TilePolicy.whole().window(INFO, 8, **options) is None
     assert TilePolicy.fixed(100).window(INFO, 8, **options) == 100
-    assert TilePolicy.auto().window(INFO, 8, **options) == CPU_TILE
+    # The CPU cap counts new pixels: the context, ramps and alignment come on top.
+    assert TilePolicy.auto().window(INFO, 8, **options) == CPU_TILE + 2 * 8 + 2
+    assert TilePolicy.auto().window(INFO, 8, blend=3, **options) == CPU_TILE + 2 * 8 + 2 + 3
     # On a GPU the 1024 MB budget, not the cap, sets the side: sqrt(2**30 / 1632 bytes).
     assert TilePolicy.auto().window(INFO, 8, memory_budget_mb=1024, on_cpu=False) == 811
-    assert TilePolicy.auto().window(INFO, 8, memory_budget_mb=4096, on_cpu=False) == GPU_TILE
+    assert TilePolicy.auto().window(INFO, 8, memory_budget_mb=4096, on_cpu=False) == GPU_TILE + 18
     # A tiny budget: the window the budget allows, but never less than the context needs.
     assert TilePolicy.auto().window(INFO, 8, memory_budget_mb=1, on_cpu=True) == 32
     assert TilePolicy.auto().window(INFO, 40, memory_budget_mb=1, on_cpu=True) == 96
     # A model that is not tile-safe gets the biggest window the budget allows.
     unsafe = ModelInfo(name="u", scale=4, receptive_field=16, size_multiple=8, tile_safe=False)
     assert TilePolicy.auto().window(unsafe, 8, **options) == 808
+
+
+@pytest.mark.parametrize(("context", "multiple"), [(0, 1), (13, 2), (40, 8)])
+def test_the_cap_is_new_pixels_whatever_the_context(context: int, multiple: int) -> None:
+    """A side of N caps takes N windows whatever the model's reach (with the cap on the whole
+    window, 13 px of context made 1024 px take 3); a ramp and a multiple more takes N + 1."""
+    info = ModelInfo(name="m", scale=4, receptive_field=2 * context, size_multiple=multiple)
+    blend = max(2, context // 2)
+    side = TilePolicy.auto().window(info, context, memory_budget_mb=4096, on_cpu=True, blend=blend)
+    for count in (1, 2, 3):
+        length = count * CPU_TILE
+        spans = plan_axis(
+            0,
+            length,
+            4 * length,
+            tile=side,
+            context=context,
+            blend=4 * blend,
+            multiple=multiple,
+            model_scale=4,
+            bound=length,
+            edge=min(context, 4),
+        )
+        assert len(spans) == count
+        assert (
+            len(
+                plan_axis(
+                    0,
+                    length + blend + count * multiple,
+                    4 * (length + blend + count * multiple),
+                    tile=side,
+                    context=context,
+                    blend=4 * blend,
+                    multiple=multiple,
+                    model_scale=4,
+                )
+            )
+            == count + 1
+        )
 
 
 @pytest.mark.parametrize("policy", [TilePolicy.auto(), TilePolicy.fixed(300), TilePolicy.whole()])
