@@ -146,13 +146,53 @@ def noise_left(lr: np.ndarray, sr: np.ndarray, scale: int = 4) -> float:
     It misses low-frequency patterns (halftone, JPEG blocks): read it beside NIQE and the
     visual grid.
     """
-    from PIL import Image
-
-    h, w = lr.shape[:2]
-    down = np.asarray(Image.fromarray(sr).resize((w, h), Image.Resampling.BOX))
+    down = to_lr_grid(sr, lr.shape)
     mask = flat_mask(lr)
     base = noise_sigma(lr, mask)
     return float("nan") if base == 0 else noise_sigma(down, mask) / base
+
+
+def to_lr_grid(sr: np.ndarray, lr_shape: tuple[int, ...]) -> np.ndarray:
+    """An upscaled uint8 output brought back to its input's size by an area average."""
+    from PIL import Image
+
+    h, w = lr_shape[:2]
+    return np.asarray(Image.fromarray(sr).resize((w, h), Image.Resampling.BOX))
+
+
+def block_edge_excess(img: np.ndarray) -> float:
+    """How much larger the steps across a JPEG's block lines (anchored at (0, 0)) are than
+    the steps elsewhere, mean absolute difference on 0..255: luma on the 8-pixel grid and
+    Cb, Cr on the 16-pixel grid (4:2:0 chroma blocks; the lines of unsubsampled chroma's
+    8-pixel grid include them). Natural edges fall on every phase alike, so an image
+    without blocks measures near 0.
+    """
+    from PIL import Image
+
+    if min(img.shape[:2]) < 32:
+        raise ValueError(f"image {img.shape[:2]} too small for a 16-pixel block grid")
+    ycc = np.asarray(Image.fromarray(img).convert("YCbCr"), dtype=np.float64)
+    excess = []
+    for channel, period in ((0, 8), (1, 16), (2, 16)):
+        plane = ycc[..., channel]
+        for steps in (np.abs(np.diff(plane, axis=1)), np.abs(np.diff(plane, axis=0)).T):
+            on_line = (np.arange(steps.shape[1]) + 1) % period == 0
+            excess.append(steps[:, on_line].mean() - steps[:, ~on_line].mean())
+    return float(np.mean(excess))
+
+
+def blocks_left(lr: np.ndarray, sr: np.ndarray, min_excess: float = 0.25) -> float:
+    """Share of the input's JPEG block edges left in an upscaled output, on the LR grid.
+
+    block_edge_excess of the output brought back to the input's size, over the input's: 1
+    keeps them, 0 smooths them away (bicubic's own smoothing leaves 0.5-0.7 on real/); NaN
+    when the input shows fewer than `min_excess` levels of them (not a blocky JPEG, or
+    blocks off the (0, 0) grid).
+    """
+    base = block_edge_excess(lr)
+    if base < min_excess:
+        return float("nan")
+    return block_edge_excess(to_lr_grid(sr, lr.shape)) / base
 
 
 def grid_peak_db(img: np.ndarray, scale: int = 4, window: int = 64) -> float:

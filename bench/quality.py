@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from bench.images import list_images, load_rgb8, load_rgb8_noted
-from bench.metrics import grid_peak_db, noise_left, psnr_y, ssim_y
+from bench.metrics import blocks_left, grid_peak_db, noise_left, psnr_y, ssim_y
 from bench.niqe import niqe
 from bench.peers import DEFAULT_METHODS, SCALE, Method, available_methods
 
@@ -137,16 +137,17 @@ def eval_niqe_real(
     params: Path,
     reference: dict[str, np.ndarray] | None = None,
 ) -> dict:
-    """On the real/ images: NIQE of each x4 output, the share of input noise left, how much a
-    pixel-shuffle grid stands out, and PSNR-Y against a reference method's output (the visual
-    bar) when one is given."""
-    scores, left, grid, close, seconds, mp = {}, {}, {}, {}, 0.0, 0.0
+    """On the real/ images: NIQE of each x4 output, the share of input noise and of JPEG block
+    edges left, how much a pixel-shuffle grid stands out, and PSNR-Y against a reference
+    method's output (the visual bar) when one is given."""
+    scores, left, blocks, grid, close, seconds, mp = {}, {}, {}, {}, {}, 0.0, 0.0
     outputs = {}
     for name, lr in real:
         sr, dt = timed(method, lr)
         outputs[name] = sr
         scores[name] = niqe(sr, params)
         left[name] = noise_left(lr, sr)
+        blocks[name] = blocks_left(lr, sr) if min(lr.shape[:2]) >= 32 else float("nan")
         grid[name] = grid_peak_db(sr) if min(sr.shape[:2]) >= 64 else float("nan")
         if reference is not None and name in reference:
             close[name] = psnr_y(sr, reference[name], border=4)
@@ -158,6 +159,9 @@ def eval_niqe_real(
         "per_image": scores,
         "noise_left": float(np.nanmean(list(left.values()))),
         "noise_left_per_image": left,
+        # Over the inputs that show JPEG blocks on the (0, 0) grid (the others are NaN).
+        "blocks_left": _nanmean(blocks),
+        "blocks_left_per_image": blocks,
         "grid_db": float(np.nanmean(list(grid.values()))),
         "grid_db_per_image": grid,
         f"psnr_y_vs_{VISUAL_BAR}": float(np.mean(finite)) if finite else None,
@@ -165,6 +169,12 @@ def eval_niqe_real(
         "out_mp": mp,
         "outputs": outputs,
     }
+
+
+def _nanmean(values: dict[str, float]) -> float:
+    """The mean of the finite values, NaN when there are none."""
+    finite = [v for v in values.values() if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
 
 
 def niqe_or_none(img: np.ndarray, params: Path) -> float | None:
@@ -225,7 +235,7 @@ def speed_table(results: dict) -> dict:
 
 
 def _f(x: float | None, digits: int) -> str:
-    if x is None:
+    if x is None or math.isnan(x):
         return "-"
     return "inf" if math.isinf(x) else f"{x:.{digits}f}"
 
@@ -274,23 +284,28 @@ def markdown(report: dict) -> str:
         out += ["### NIQE on real/ (x4 outputs, lower is more natural)", ""]
         out.append(
             f"noise left: Immerkaer sigma of the output brought back to the LR grid / the "
-            f"input's (lower removes more); grid: how far a pattern repeating every 4 pixels "
+            f"input's (lower removes more); blocks left: the same for the steps across JPEG "
+            f"block lines (8 px luma, 16 px chroma), over the inputs that show them; "
+            f"grid: how far a pattern repeating every 4 pixels "
             f"stands out of the spectrum around it, dB (bicubic -2 to -3.5; lower is cleaner); "
             f"vs {VISUAL_BAR}: PSNR-Y (crop 4) against its output."
         )
         out.append("")
         out.append(
-            f"| method | NIQE mean | noise left | grid | vs {VISUAL_BAR} | "
+            f"| method | NIQE mean | noise left | blocks left | grid | vs {VISUAL_BAR} | "
             + " | ".join(names)
             + " |"
         )
-        out.append("|---|---|---|---|---|" + "---|" * len(names))
+        out.append("|---|---|---|---|---|---|" + "---|" * len(names))
         for name, r in report["niqe_real"].items():
             cells = " | ".join(_f(r["per_image"][n], 2) for n in names)
             left = _f(r.get("noise_left"), 3)
+            blocks = _f(r.get("blocks_left"), 3)
             grid = _f(r.get("grid_db"), 2)
             bar = _f(r.get(f"psnr_y_vs_{VISUAL_BAR}"), 2)
-            out.append(f"| {name} | {r['mean']:.3f} | {left} | {grid} | {bar} | {cells} |")
+            out.append(
+                f"| {name} | {r['mean']:.3f} | {left} | {blocks} | {grid} | {bar} | {cells} |"
+            )
         notes = {k: v for k, v in report["real_notes"].items() if v}
         if notes:
             out += [
@@ -391,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
             log(
                 f"  NIQE {niqe_real[m.name]['mean']:.3f}"
                 f"  noise left {niqe_real[m.name]['noise_left']:.3f}"
+                f"  blocks left {niqe_real[m.name]['blocks_left']:.3f}"
                 f"  grid {niqe_real[m.name]['grid_db']:.2f} dB"
             )
     report = {

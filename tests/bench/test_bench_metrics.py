@@ -1,5 +1,6 @@
 """Unit tests for PSNR-Y and SSIM-Y in bench.metrics."""
 
+import io
 import math
 
 import numpy as np
@@ -116,6 +117,30 @@ def test_noise_left_tells_a_denoiser_from_a_plain_resize():
     denoised = np.asarray(Image.fromarray(clean_lr).resize((384, 384), Image.Resampling.BICUBIC))
     assert noise_left(lr, resized) > 0.45  # measured 0.53 on white noise (0.73 on real photos)
     assert noise_left(lr, denoised) < 0.25
+
+
+def test_blocks_left_tells_a_deblocker_from_a_plain_resize():
+    from PIL import Image
+
+    from bench.metrics import block_edge_excess, blocks_left
+
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[0:96, 0:96]
+    clean = 120 + 60 * np.sin(xx / 11.0) * np.cos(yy / 7.0) + rng.normal(0, 2, xx.shape)
+    clean_rgb = np.repeat(np.clip(clean, 0, 255).round().astype(np.uint8)[:, :, None], 3, axis=2)
+    encoded = io.BytesIO()
+    Image.fromarray(clean_rgb).save(encoded, "JPEG", quality=15)
+    blocky = np.asarray(Image.open(encoded).convert("RGB"))
+    assert block_edge_excess(clean_rgb) < 0.25 <= block_edge_excess(blocky)
+
+    def up(img: np.ndarray) -> np.ndarray:
+        return np.asarray(Image.fromarray(img).resize((384, 384), Image.Resampling.BICUBIC))
+
+    assert np.isnan(blocks_left(clean_rgb, up(clean_rgb)))  # nothing to measure
+    assert blocks_left(blocky, up(blocky)) > 0.45  # a plain resize keeps them
+    assert blocks_left(blocky, up(clean_rgb)) < 0.2  # the blocks gone
+    shifted = np.roll(blocky, (3, 5), axis=(0, 1))  # blocks off the (0, 0) grid are not seen
+    assert block_edge_excess(shifted) < 0.25
 
 
 def _smooth_photo_like(size: int, seed: int) -> np.ndarray:
