@@ -2,19 +2,23 @@
 
 On a CPU the teacher is far too slow to run live beside the student, so a recipe stage reads
 its outputs from this cache. The cache is a folder of shards (each SHARD_SIZE pairs, written
-atomically); building appends shards until the asked-for count is there, so a killed build
-loses at most one shard and a later one carries on. Its key names the teacher, the crop and the
+atomically, its degradations seeded by its index); building makes the missing indices until
+the asked-for count is there, in one process or several, so a killed build loses at most one
+shard per process and a later one carries on. Its key names the teacher, the crop and the
 degradation mix: a change to any of them starts a new folder.
 
-    python -m pocketsr.model.teacher_cache --data DIR --count 8000
+    python -m pocketsr.model.teacher_cache --data DIR --count 8000 --jobs 2
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,26 +136,66 @@ def write_shard(shard: TeacherPairs, path: Path) -> None:
     os.replace(part, path)
 
 
+def missing_shards(cache: Path, count: int, shard_size: int = SHARD_SIZE) -> list[int]:
+    """The shard indices still to make for `count` pairs, the lowest free indices first."""
+    short = count - held(cache)
+    have = {int(path.stem.split("_")[1]) for path in shard_paths(cache)}
+    todo: list[int] = []
+    index = 0
+    while len(todo) * shard_size < short:
+        if index not in have:
+            todo.append(index)
+        index += 1
+    return todo
+
+
 def build(
     photos: list[np.ndarray],
     cache: Path,
     count: int,
-    teacher,
+    make_teacher: Callable[[], Callable[[torch.Tensor], torch.Tensor]],
     log=print,
     shard_size: int = SHARD_SIZE,
+    jobs: int = 1,
 ) -> int:
-    """Append shards until the cache holds at least `count` pairs; returns the pairs held."""
+    """Make shards until the cache holds at least `count` pairs, in `jobs` processes (each
+    with its own teacher from make_teacher); returns the pairs held."""
     cache.mkdir(parents=True, exist_ok=True)
     for stale in cache.glob(".shard_*.part"):
         stale.unlink()  # left by a killed build
-    while (have := held(cache)) < count:
-        index = len(shard_paths(cache))
-        start = time.time()
-        shard = make_shard(photos, teacher, index, size=shard_size)
-        write_shard(shard, cache / f"shard_{index:05d}.npz")
-        took = time.time() - start
-        log(f"teacher cache: shard {index} ({have + len(shard)} pairs) in {took:.0f} s")
+    todo = missing_shards(cache, count, shard_size)
+    if jobs <= 1 or len(todo) <= 1:
+        teacher = make_teacher() if todo else None
+        for index in todo:
+            log(_make_one(photos, teacher, index, cache, shard_size))
+    else:
+        # Shards are seeded by their index, so which process makes which does not matter.
+        with multiprocessing.Pool(
+            min(jobs, len(todo)), initializer=_start_worker, initargs=(photos, make_teacher)
+        ) as pool:
+            for line in pool.imap_unordered(
+                functools.partial(_make_in_worker, cache=cache, shard_size=shard_size), todo
+            ):
+                log(line)
     return held(cache)
+
+
+_worker: dict = {}  # a pool process's photos and teacher
+
+
+def _start_worker(photos: list[np.ndarray], make_teacher: Callable) -> None:
+    _worker.update(photos=photos, teacher=make_teacher())
+
+
+def _make_in_worker(index: int, cache: Path, shard_size: int) -> str:
+    return _make_one(_worker["photos"], _worker["teacher"], index, cache, shard_size)
+
+
+def _make_one(photos: list[np.ndarray], teacher, index: int, cache: Path, shard_size: int) -> str:
+    start = time.time()
+    shard = make_shard(photos, teacher, index, size=shard_size)
+    write_shard(shard, cache / f"shard_{index:05d}.npz")
+    return f"teacher cache: shard {index} ({len(shard)} pairs) in {time.time() - start:.0f} s"
 
 
 def held(cache: Path) -> int:
@@ -184,7 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", action="append", default=[], help="folder of HR training photos")
     p.add_argument("--cache", type=Path, default=None, help="cache folder (default: see above)")
     p.add_argument("--count", type=int, default=8192, help="pairs the cache should hold")
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1, help="threads per process")
+    p.add_argument(
+        "--jobs", type=int, default=1, help="processes making shards at once (one per core)"
+    )
     p.add_argument(
         "--runtime",
         choices=("onnx", "torch"),
@@ -194,11 +241,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.runtime == "onnx":
-        teacher = OnnxTeacher(args.threads)
+        make_teacher = functools.partial(OnnxTeacher, args.threads)
     else:
         from .rrdb import load_x4plus
 
-        teacher = load_x4plus()
+        make_teacher = load_x4plus
 
     cache = args.cache or default_cache_dir()
 
@@ -206,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         print(text, flush=True)
 
     photos = load_photos([Path(d) for d in args.data])
-    total = build(photos, cache, args.count, teacher, log=log)
+    total = build(photos, cache, args.count, make_teacher, log=log, jobs=args.jobs)
     print(f"teacher cache: {total} pairs in {cache}")
     return 0
 

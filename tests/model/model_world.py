@@ -63,7 +63,7 @@ def tiny_teacher_cache(tmp_path_factory: pytest.TempPathFactory, photos_dir: Pat
 
     cache = tmp_path_factory.mktemp("teacher-cache")
     photos = load_photos([photos_dir], use_skimage=False)
-    teacher_cache.build(photos, cache, 4, BicubicTeacher(), log=lambda _: None, shard_size=4)
+    teacher_cache.build(photos, cache, 4, BicubicTeacher, log=lambda _: None, shard_size=4)
     return cache
 
 

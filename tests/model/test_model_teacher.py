@@ -65,13 +65,12 @@ def test_the_cache_appends_shards_aligned_and_survives_a_killed_write(tmp_path, 
     photos = load_photos([photos_dir], use_skimage=False)
     cache = tmp_path / "cache"
     assert (
-        teacher_cache.build(photos, cache, 6, BicubicTeacher(), log=lambda _: None, shard_size=4)
-        == 8
+        teacher_cache.build(photos, cache, 6, BicubicTeacher, log=lambda _: None, shard_size=4) == 8
     )
     (cache / ".shard_00002.npz.part").write_bytes(b"half a shard")
     assert teacher_cache.held(cache) == 8  # a half-written shard is never read
     assert (
-        teacher_cache.build(photos, cache, 10, BicubicTeacher(), log=lambda _: None, shard_size=4)
+        teacher_cache.build(photos, cache, 10, BicubicTeacher, log=lambda _: None, shard_size=4)
         == 12
     )
     assert sorted(p.name for p in cache.iterdir()) == [f"shard_{i:05d}.npz" for i in range(3)]
@@ -87,6 +86,33 @@ def test_the_cache_appends_shards_aligned_and_survives_a_killed_write(tmp_path, 
     rebuilt = up.clamp(0, 1).mul(255).round().permute(0, 2, 3, 1).numpy()[:, inner, inner]
     assert np.abs(rebuilt - pairs.teacher[:, inner, inner]).mean() < 1.5
     assert len(teacher_cache.load(cache, limit=5)) == 5
+
+
+def test_two_processes_fill_the_cache_with_the_shards_one_would_make(tmp_path, photos_dir):
+    photos = load_photos([photos_dir], use_skimage=False)
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    quiet = lambda _: None  # noqa: E731
+    assert teacher_cache.build(photos, serial, 16, BicubicTeacher, log=quiet, shard_size=4) == 16
+    teacher_cache.build(photos, parallel, 12, BicubicTeacher, log=quiet, shard_size=4)
+    (parallel / "shard_00001.npz").unlink()  # a lost shard: its index is made again first
+    assert teacher_cache.missing_shards(parallel, 16, 4) == [1, 3]
+    lines: list[str] = []
+    held = teacher_cache.build(
+        photos, parallel, 16, BicubicTeacher, log=lines.append, shard_size=4, jobs=2
+    )
+    assert held == 16
+    assert sorted(line.split(" (")[0] for line in lines) == [
+        "teacher cache: shard 1",
+        "teacher cache: shard 3",
+    ]
+    for i in range(4):
+        with (
+            np.load(serial / f"shard_{i:05d}.npz") as a,
+            np.load(parallel / f"shard_{i:05d}.npz") as b,
+        ):
+            for key in ("lr", "teacher", "hr"):
+                assert np.array_equal(a[key], b[key]), (i, key)
+    assert teacher_cache.missing_shards(parallel, 16, 4) == []
 
 
 def test_an_empty_cache_is_a_clear_error(tmp_path):
