@@ -38,6 +38,7 @@ class Upscaler:
         threads: int | None = None,
         *,
         memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB,
+        run_ahead: bool = True,
     ) -> None:
         self._session = ModelSession(model_path(model), device=device, threads=threads)
         self._blend: WeightBlend | None = None
@@ -49,6 +50,8 @@ class Upscaler:
                 "only RGB (3) or single-channel models are supported."
             )
         self.memory_budget_mb = memory_budget_mb
+        # The next tile's network run overlaps this tile's blending (engine/run_ahead.py).
+        self.run_ahead = run_ahead
 
     @property
     def providers(self) -> list[str]:
@@ -156,6 +159,7 @@ class Upscaler:
                     to_output=source.to_output,
                     progress=progress,
                     cancel=cancel,
+                    ahead=self.run_ahead and len(plan) > 1,
                 )
                 return result
             except OutOfMemoryError as exc:
@@ -248,7 +252,7 @@ class Upscaler:
                 f"The model gave NaN, infinite or black output on a {width}x{height} "
                 f"tile on {providers}; re-running it on the CPU.",
                 RuntimeWarning,
-                stacklevel=5,  # upscale(), as before the split
+                stacklevel=2,  # tiles may run in a worker thread: no caller frame to name
             )
             result = self._run_model(session.cpu_fallback(), batch, cancel)
             if not np.isfinite(result).all():
