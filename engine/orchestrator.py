@@ -38,7 +38,7 @@ class Upscaler:
         threads: int | None = None,
         *,
         memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB,
-        run_ahead: bool = True,
+        run_ahead: bool | None = None,
     ) -> None:
         self._session = ModelSession(model_path(model), device=device, threads=threads)
         self._blend: WeightBlend | None = None
@@ -51,7 +51,9 @@ class Upscaler:
             )
         self.memory_budget_mb = memory_budget_mb
         # The next tile's network run overlaps this tile's blending (engine/run_ahead.py).
-        self.run_ahead = run_ahead
+        # Only where a run leaves cores idle: with ONNX Runtime on every core the overlap
+        # gained nothing in four runs (bench/RESULTS.md, 2026-12-08).
+        self.run_ahead = self._session.leaves_cores_free if run_ahead is None else run_ahead
 
     @property
     def providers(self) -> list[str]:

@@ -152,6 +152,11 @@ class ModelSession:
         """True when the session runs on the CPU only."""
         return self.providers == ["CPUExecutionProvider"]
 
+    @property
+    def leaves_cores_free(self) -> bool:
+        """True when a run leaves CPU cores idle: an accelerator, or fewer threads than cores."""
+        return not self.is_cpu or bool(self.threads and self.threads < (os.cpu_count() or 1))
+
     def run(self, batch: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
         """Run the model on an N×C×H×W float batch and return its float32 output.
 

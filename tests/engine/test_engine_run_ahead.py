@@ -103,3 +103,11 @@ def test_cancel_from_progress_stops_ahead_tiles_and_leaves_the_engine_usable(mod
         upscaler.upscale(image, tile=40, progress=progress, cancel=token)
     assert reports == [1, 2]
     assert upscaler.upscale(image, tile=40).shape == (480, 480, 3)
+
+
+def test_tiles_run_ahead_only_where_a_run_leaves_cores_idle(model: Path, monkeypatch) -> None:
+    monkeypatch.setattr("pocketsr.engine.session.os.cpu_count", lambda: 4)
+    assert Upscaler(model, device="cpu", threads=2).run_ahead
+    assert not Upscaler(model, device="cpu", threads=4).run_ahead
+    assert not Upscaler(model, device="cpu").run_ahead  # ONNX Runtime takes every core
+    assert Upscaler(model, device="cpu", run_ahead=True).run_ahead
