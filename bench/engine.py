@@ -49,14 +49,15 @@ def photo(size: int) -> np.ndarray:
 
 
 def overhead(model: Path, size: int, threads: int | None) -> dict:
-    """Tiled upscale throughput (tiles run ahead, and one at a time) vs one whole-image
-    ONNX Runtime run on the same session."""
+    """Tiled upscale throughput (the engine's default way, and both ways timed) vs one
+    whole-image ONNX Runtime run on the same session."""
     from pocketsr.engine import Upscaler
 
     up = Upscaler(model, device="cpu", threads=threads)
     image = photo(size)
     batch = (image.astype(np.float32) / 255).transpose(2, 0, 1)[None].copy()
     up.upscale(image[:64, :64])  # warm up
+    default = "ahead" if up.run_ahead else "in_turn"  # what the engine picks on its own
     times: dict[str, list[float]] = {"whole": [], "ahead": [], "in_turn": []}
     for _ in range(3):  # interleaved, best of three: the machine is shared
         t = time.perf_counter()
@@ -67,15 +68,17 @@ def overhead(model: Path, size: int, threads: int | None) -> dict:
             t = time.perf_counter()
             result = up.upscale(image)
             times[kind].append(time.perf_counter() - t)
-    whole, tiled, in_turn = (min(times[k]) for k in ("whole", "ahead", "in_turn"))
+    whole, ahead, in_turn = (min(times[k]) for k in ("whole", "ahead", "in_turn"))
+    tiled = min(times[default])
     return {
         "image": f"{size}x{size} uint8 RGB",
         "threads": threads or "all cores",
+        "engine_default": "tiles run ahead" if default == "ahead" else "tiles one at a time",
         "whole_image_ort_s": round(whole, 3),
         "tiled_upscale_s": round(tiled, 3),
         "overhead_ratio": round(whole / tiled, 3),
-        "tiled_one_at_a_time_s": round(in_turn, 3),
-        "overhead_ratio_one_at_a_time": round(whole / in_turn, 3),
+        "tiles_run_ahead_s": round(ahead, 3),
+        "tiles_one_at_a_time_s": round(in_turn, 3),
         "output_megapixels_per_s": round(result.shape[0] * result.shape[1] / tiled / 1e6, 3),
     }
 

@@ -52,7 +52,7 @@ class Upscaler:
         self.memory_budget_mb = memory_budget_mb
         # The next tile's network run overlaps this tile's blending (engine/run_ahead.py).
         # Only where a run leaves cores idle: with ONNX Runtime on every core the overlap
-        # gained nothing in four runs (bench/RESULTS.md, 2026-12-08).
+        # gained nothing in six runs (bench/RESULTS.md, 2026-12-08).
         self.run_ahead = self._session.leaves_cores_free if run_ahead is None else run_ahead
 
     @property
